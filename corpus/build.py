@@ -1,0 +1,43 @@
+"""Build the whole corpus: one line per sample family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus.common import Expected
+from corpus.samples import (
+    adb_backups,
+    app_data,
+    archives,
+    decoys,
+    gadgetbridge,
+    log_bundle,
+    mi_fitness,
+    miui_backup,
+    server_answer,
+    twrp,
+)
+
+BUILDERS = [
+    app_data,
+    mi_fitness,
+    log_bundle,
+    gadgetbridge,
+    server_answer,
+    decoys,
+    adb_backups,
+    miui_backup,
+    twrp,
+    archives,
+]
+
+
+def build_corpus(dest: Path) -> list[Expected]:
+    """Write every sample below ``dest`` and return what each must scan to."""
+    dest.mkdir(parents=True, exist_ok=True)
+    expected: list[Expected] = []
+    for builder in BUILDERS:
+        expected.extend(builder.build(dest))
+    passwords = sorted({p for e in expected for p in e.passwords})
+    (dest / "passwords.txt").write_text("".join(p + "\n" for p in passwords), encoding="utf-8")
+    return expected

@@ -1,0 +1,1 @@
+"""Sample families, one module each; see corpus/build.py."""

@@ -1,0 +1,150 @@
+"""A virtual file: a path chain, a size, a time and a stream, wherever it really lives.
+
+Streams of tar members are forward-only and valid only until the next member, so
+the pipeline processes each artifact as soon as its container yields it.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+HEAD_SIZE = 4096  # enough for every magic and text sniff we do
+
+
+@dataclass
+class Artifact:
+    """One file found in an input, at any nesting depth."""
+
+    chain: tuple[str, ...]  # provenance: the input path, then one name per container level
+    opener: Callable[[], BinaryIO]  # a fresh stream of the bytes (see ``reopenable``)
+    size: int | None = None
+    mtime: float | None = None  # seconds since the epoch, UTC
+    mtime_source: str = "file mtime"  # "file mtime", "tar member mtime", "zip member mtime"
+    device_path: str | None = None  # where the file lived on the phone, when known
+    reopenable: bool = True  # False for forward-only members (tar streams)
+    depth: int = 0  # container nesting depth
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    @property
+    def path(self) -> str:
+        """The best path we know: the device path, else the innermost member name."""
+        return self.device_path or self.chain[-1]
+
+    @property
+    def app(self) -> str | None:
+        """The package this file belongs to, from its device path or any level of its chain."""
+        from scanner.artifacts.device_paths import app_of
+
+        return app_of(self.device_path, "/".join(self.chain))
+
+    def open(self) -> BinaryIO:
+        return self.opener()
+
+    def child(
+        self,
+        member: str,
+        opener: Callable[[], BinaryIO],
+        *,
+        size: int | None = None,
+        mtime: float | None = None,
+        mtime_source: str = "file mtime",
+        device_path: str | None = None,
+        reopenable: bool = True,
+    ) -> Artifact:
+        """An artifact one container level below this one."""
+        return Artifact(
+            chain=(*self.chain, member),
+            opener=opener,
+            size=size,
+            mtime=mtime if mtime is not None else self.mtime,
+            mtime_source=mtime_source if mtime is not None else self.mtime_source,
+            device_path=device_path,
+            reopenable=reopenable,
+            depth=self.depth + 1,
+        )
+
+
+class PrefixedStream(io.RawIOBase):
+    """Serves bytes already read (the sniffed head) before the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._rest.close()
+        super().close()
+
+
+def read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """Read ``size`` bytes, or fewer only at the end of the stream."""
+    parts: list[bytes] = []
+    want = size
+    while want > 0:
+        chunk = stream.read(want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        want -= len(chunk)
+    return b"".join(parts)
+
+
+def sniff(stream: BinaryIO, size: int = HEAD_SIZE) -> tuple[bytes, BinaryIO]:
+    """Return the first bytes of a stream and a stream that still starts at them."""
+    if stream.seekable():
+        start = stream.tell()
+        head = read_up_to(stream, size)
+        stream.seek(start)
+        return head, stream
+    head = read_up_to(stream, size)
+    return head, io.BufferedReader(PrefixedStream(head, stream), buffer_size=1 << 16)
+
+
+def spool(stream: BinaryIO, memory_cap: int, byte_cap: int | None = None) -> BinaryIO:
+    """Copy a forward-only stream into a seekable one: memory up to a cap, then a private
+    temporary file (deleted when closed; never beside the evidence).
+
+    Raises ``LimitExceeded`` past ``byte_cap``.
+    """
+    from scanner.errors import LimitExceeded
+
+    out = tempfile.SpooledTemporaryFile(max_size=memory_cap, prefix="keyscan-")  # noqa: SIM115
+    copied = 0
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        copied += len(chunk)
+        if byte_cap is not None and copied > byte_cap:
+            out.close()
+            raise LimitExceeded(f"member is larger than the {byte_cap:,}-byte limit")
+        out.write(chunk)
+    out.seek(0)
+    return out  # type: ignore[return-value]
+
+
+def copy_stream(src: BinaryIO, dst: BinaryIO) -> None:
+    shutil.copyfileobj(src, dst, 1 << 20)

@@ -1,0 +1,36 @@
+"""Containers: formats that hold files. One module per format; one line each below.
+
+The pipeline asks each, in order, whether a file's first bytes are its format.
+"""
+
+from __future__ import annotations
+
+from scanner.artifacts import Artifact
+from scanner.containers.android_backup import AndroidBackup
+from scanner.containers.base import Container
+from scanner.containers.compressed import Bzip2, Gzip, Xz
+from scanner.containers.miui_backup import MiuiBackup
+from scanner.containers.openaes import OpenAes
+from scanner.containers.tar import Tar
+from scanner.containers.zip import Zip
+
+CONTAINERS: list[type[Container]] = [
+    AndroidBackup,
+    MiuiBackup,
+    OpenAes,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zip,
+    Tar,
+]
+
+
+def container_for(head: bytes, artifact: Artifact) -> Container | None:
+    for container in CONTAINERS:
+        if container.detect(head, artifact):
+            return container()
+    return None
+
+
+__all__ = ["CONTAINERS", "Container", "container_for"]

@@ -1,0 +1,24 @@
+"""Android backups (adb backup .ab), versions 1-5, plain, compressed or AES-256.
+
+Not yet implemented: detect() answers False so the registry can already name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from scanner.artifacts import Artifact
+from scanner.containers.base import Container
+from scanner.context import ScanContext
+
+
+class AndroidBackup(Container):
+    name = "android_backup"
+
+    @classmethod
+    def detect(cls, head: bytes, artifact: Artifact) -> bool:
+        return False
+
+    def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
+        return iter(())

@@ -1,0 +1,86 @@
+"""What a scan is told (options, limits, passwords) and what it collects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from scanner.artifacts import Artifact
+from scanner.errors import ScanError
+from scanner.model import Candidate, DeviceInfo, Problem
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+@dataclass
+class Limits:
+    """Safety limits; hitting one is a ``limit`` problem, never a crash or a hang."""
+
+    max_depth: int = 12  # container nesting
+    max_member_bytes: int = 64 * GiB  # one decompressed member
+    max_total_bytes: int = 1024 * GiB  # everything decompressed from one input
+    max_ratio: int = 200  # decompressed / compressed size of a zip member
+    max_entries: int = 1_000_000  # files per container
+    spool_memory: int = 64 * MiB  # spool a nested archive in memory up to this, then to a temp file
+    max_sqlite_bytes: int = 2 * GiB  # one database held in memory for reading
+    max_text_bytes: int = 64 * MiB  # one JSON / XML document parsed whole
+
+
+@dataclass
+class ScanOptions:
+    passwords: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    verify: bool = False  # check TWRP .sha2 / .md5 digests
+    debug: bool = False
+    # Asked for one more password when every known one failed; None when not interactive.
+    ask_password: Callable[[tuple[str, ...]], str | None] | None = None
+
+
+class ScanContext:
+    """Collects candidates and problems for one scan; containers and extractors report here."""
+
+    def __init__(
+        self,
+        options: ScanOptions | None = None,
+        on_artifact: Callable[[Artifact], None] | None = None,
+    ) -> None:
+        self.options = options or ScanOptions()
+        self.limits = self.options.limits
+        self.candidates: list[Candidate] = []
+        self.problems: list[Problem] = []
+        self.device_hints: list[DeviceInfo] = []  # MAC -> name/model seen without a key
+        self.files_seen = 0
+        self._on_artifact = on_artifact
+
+    def passwords(self, provenance: tuple[str, ...]) -> Iterator[str]:
+        """Every password to try, in order; then, if interactive, what the user types."""
+        yield from self.options.passwords
+        asked: set[str] = set(self.options.passwords)
+        ask = self.options.ask_password
+        while ask is not None:
+            typed = ask(provenance)
+            if not typed or typed in asked:
+                return
+            asked.add(typed)
+            self.options.passwords.append(typed)  # serve the next encrypted file too
+            yield typed
+
+    def add(self, candidate: Candidate) -> None:
+        self.candidates.append(candidate)
+
+    def hint(self, device: DeviceInfo) -> None:
+        """A device's name or model seen without a key (e.g. Gadgetbridge's DEVICE table)."""
+        if device.mac:
+            self.device_hints.append(device)
+
+    def problem(self, kind: str, provenance: tuple[str, ...], message: str) -> None:
+        self.problems.append(Problem(kind=kind, provenance=provenance, message=message))
+
+    def report(self, error: ScanError, provenance: tuple[str, ...]) -> None:
+        self.problem(error.kind, provenance, str(error) or error.__class__.__name__)
+
+    def seen(self, artifact: Artifact) -> None:
+        self.files_seen += 1
+        if self._on_artifact is not None:
+            self._on_artifact(artifact)

@@ -1,0 +1,88 @@
+"""What every extractor provides: a content test and a pass that yields candidates."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import BinaryIO, ClassVar
+
+from scanner.artifacts import Artifact
+from scanner.context import ScanContext
+from scanner.extractors.fields import confidence_for, is_wearable_model
+from scanner.model import Candidate, DeviceInfo
+
+
+class Extractor(ABC):
+    """Turns one file into key candidates.
+
+    ``extract`` yields candidates as it finds them, so a failure later in the file keeps
+    what came before. Raise a ``ScanError`` for a damaged file; the pipeline reports it.
+    """
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def detect(cls, head: bytes, artifact: Artifact) -> bool: ...
+
+    @abstractmethod
+    def extract(
+        self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
+    ) -> Iterator[Candidate]: ...
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Text files (logs, JSON, XML, tool output): no NUL and mostly printable UTF-8."""
+    if not head or b"\x00" in head:
+        return False
+    sample = head.decode("utf-8", "ignore")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
+    return printable >= 0.95 * max(len(sample), 1) and len(sample) >= 0.9 * len(head) - 4
+
+
+def artifact_time(artifact: Artifact) -> tuple[datetime | None, str]:
+    """The fallback time of anything found in ``artifact``: its member or file mtime."""
+    if artifact.mtime is None:
+        return None, "none"
+    return datetime.fromtimestamp(artifact.mtime, tz=timezone.utc), artifact.mtime_source
+
+
+def make_candidate(
+    artifact: Artifact,
+    *,
+    key: str,
+    field: str,
+    where: str,
+    method: str,
+    device: DeviceInfo | None = None,
+    timestamp: datetime | None = None,
+    timestamp_source: str | None = None,
+    wearable_context: bool = False,
+    deleted: bool = False,
+) -> Candidate | None:
+    """A candidate with the shared rules applied; None when the rules drop it.
+
+    ``key`` must already be normalised (``fields.normalise_key``); ``where`` is the last
+    provenance step (``DEVICE row 3 column AUTHKEY``, ``line 812``); without a timestamp of
+    its own the candidate takes the artifact's mtime.
+    """
+    device = device or DeviceInfo()
+    context = wearable_context or is_wearable_model(device.model)
+    confidence = confidence_for(field, artifact.app, context)
+    if confidence is None:
+        return None
+    if timestamp is None:
+        timestamp, timestamp_source = artifact_time(artifact)
+    return Candidate(
+        key=key,
+        field=field,
+        provenance=(*artifact.chain, where),
+        method=method,
+        app=artifact.app,
+        device=device,
+        timestamp=timestamp,
+        timestamp_source=timestamp_source or "none",
+        deleted=deleted,
+        confidence=confidence,
+    )

@@ -1,0 +1,153 @@
+"""What a key, a key field, a MAC, a model and a time look like.
+
+Every extractor asks these questions the same way, so "no false keys" is decided in one
+place (where-keys-live.md: a 32-hex value is a candidate only beside a key field name).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from scanner.artifacts.device_paths import LOOKALIKE_APPS, WEARABLE_APPS
+
+# Key field names, compared without case, "_" or "-": authkey, auth_key, AUTHKEY,
+# encrypt_key, encryptKey, huamiAuthKey, token. Field names drift between app versions,
+# so they are matched as a set.
+_STRONG_FIELDS = frozenset({"authkey", "encryptkey", "huamiauthkey"})
+_WEAK_FIELDS = frozenset({"token"})  # also Mi Home device tokens: needs a wearable context
+KEY_FIELD_PATTERN = r"(?:huami[_-]?)?auth[_-]?key|encrypt[_-]?key|token"
+
+GADGETBRIDGE_DEFAULT_KEY = "0123456789@ABCDE"  # Gadgetbridge's placeholder, not a key
+
+_HEX32 = re.compile(r"(?:0[xX])?([0-9a-fA-F]{32})")
+_ACCOUNT_ID = re.compile(r"[1-9][0-9]{5,19}")
+_MAC = re.compile(r"([0-9A-Fa-f]{2})([:-])([0-9A-Fa-f]{2})(?:\2[0-9A-Fa-f]{2}){4}")
+_MODEL = re.compile(r"[a-z][a-z0-9]*(?:\.[a-z0-9_]+){2,}")
+WEARABLE_MODEL_PREFIXES = (
+    "hmpace.",
+    "huami.",
+    "miwear.",
+    "mijia.watch",
+    "midr.watch",
+    "xiaomi.watch",
+    "zepp.",
+    "amazfit.",
+)
+_EPOCH_MIN = datetime(2014, 1, 1, tzinfo=timezone.utc).timestamp()  # first Mi Band
+_EPOCH_MAX = datetime(2040, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def is_key_field(name: str) -> bool:
+    folded = _fold(name)
+    return folded in _STRONG_FIELDS or folded in _WEAK_FIELDS
+
+
+def is_weak_field(name: str) -> bool:
+    return _fold(name) in _WEAK_FIELDS
+
+
+def normalise_key(value: object) -> str | None:
+    """A hex key as 32 lowercase hex, or None if ``value`` is not one.
+
+    Accepts ``0x`` prefixes, surrounding quotes and white space, and 16 raw bytes.
+    All-zero and all-F values are placeholders, not keys.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        if len(raw) == 16 and not raw.isascii():
+            text = raw.hex()
+        else:
+            try:
+                text = raw.decode("ascii")
+            except UnicodeDecodeError:
+                return None
+    elif isinstance(value, str):
+        text = value
+    else:
+        return None
+    text = text.strip().strip("'\"").strip()
+    match = _HEX32.fullmatch(text)
+    if not match:
+        return None
+    key = match.group(1).lower()
+    if key in ("0" * 32, "f" * 32):
+        return None
+    return key
+
+
+def normalise_account_id(value: object) -> str | None:
+    """A decimal Xiaomi account id (the key of Mi Watch Lite / Color Sport), or None."""
+    text = str(value).strip().strip("'\"") if isinstance(value, (str, int)) else ""
+    return text if _ACCOUNT_ID.fullmatch(text) else None
+
+
+def normalise_mac(value: object) -> str | None:
+    """``aa-bb-cc-dd-ee-ff`` / ``AA:BB:..`` -> ``AA:BB:CC:DD:EE:FF``; None if not a MAC."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not _MAC.fullmatch(text):
+        return None
+    mac = text.replace("-", ":").upper()
+    if mac in ("00:00:00:00:00:00", "FF:FF:FF:FF:FF:FF"):
+        return None
+    return mac
+
+
+def find_macs(text: str) -> list[str]:
+    """Every MAC-shaped value in free text, normalised."""
+    out = []
+    for match in re.finditer(r"(?<![0-9A-Fa-f:])" + _MAC.pattern + r"(?![0-9A-Fa-f:])", text):
+        mac = normalise_mac(match.group(0))
+        if mac:
+            out.append(mac)
+    return out
+
+
+def looks_like_model(value: object) -> bool:
+    """Vendor model codes: ``hmpace.watch.v7``, ``miwear.watch.m66``, ``mijia.watch.v1``."""
+    return isinstance(value, str) and bool(_MODEL.fullmatch(value.strip()))
+
+
+def is_wearable_model(value: str | None) -> bool:
+    return bool(value) and value.lower().startswith(WEARABLE_MODEL_PREFIXES)  # type: ignore[union-attr]
+
+
+def epoch_to_datetime(value: object) -> datetime | None:
+    """An epoch in seconds or milliseconds within 2014-2040, as aware UTC; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            return None
+        value = int(value.strip())
+    if not isinstance(value, (int, float)):
+        return None
+    for scale in (1, 1000):
+        seconds = value / scale
+        if _EPOCH_MIN <= seconds < _EPOCH_MAX:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return None
+
+
+def confidence_for(field: str, app: str | None, wearable_context: bool) -> str | None:
+    """How much a key found under ``field`` in ``app``'s data can be trusted.
+
+    None: drop it (a look-alike app's token, or a bare ``token`` with no wearable near it).
+    "low" values are listed with ``--all`` but never chosen as a device's key.
+    """
+    if app in LOOKALIKE_APPS:
+        return None
+    wearable_app = app in WEARABLE_APPS
+    if is_weak_field(field):
+        if wearable_context:
+            return "medium"
+        return "low" if wearable_app else None
+    if wearable_app or wearable_context:
+        return "high"
+    return "medium"

@@ -1,0 +1,78 @@
+"""Files and folders on the examiner's disk, opened read-only.
+
+A folder is walked in sorted order, each folder's files before its sub-folders, so a
+database and its ``-wal`` arrive together. Symlink loops and special files (FIFOs,
+sockets, devices) are skipped: reading a FIFO would block the scan forever.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from scanner.artifacts import Artifact
+from scanner.artifacts.device_paths import storage_member_to_device_path
+from scanner.context import ScanContext
+from scanner.errors import Unreadable, Unsupported
+
+
+def _file_artifact(path: Path, chain: tuple[str, ...], st: os.stat_result, rel: str | None) -> Artifact:
+    return Artifact(
+        chain=chain,
+        opener=lambda: open(path, "rb"),  # noqa: SIM115 - the pipeline closes it
+        size=st.st_size,
+        mtime=st.st_mtime,
+        mtime_source="file mtime",
+        device_path=storage_member_to_device_path(rel) if rel else None,
+    )
+
+
+def open_input(path: Path, ctx: ScanContext) -> Iterator[Artifact]:
+    """Yield the artifacts of one input: itself if a file, every file below it if a folder."""
+    try:
+        st = path.stat()
+    except FileNotFoundError as error:
+        raise Unreadable("no such file or folder") from error
+    except OSError as error:
+        raise Unreadable(f"cannot read: {error.strerror or error}") from error
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk_folder(path, ctx)
+    elif stat.S_ISREG(st.st_mode):
+        yield _file_artifact(path, (str(path),), st, None)
+    else:
+        raise Unsupported("not a regular file or a folder (FIFO, socket or device)")
+
+
+def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
+    visited: set[tuple[int, int]] = set()
+
+    def walk(folder: Path, rel: str) -> Iterator[Artifact]:
+        st = folder.stat()
+        identity = (st.st_dev, st.st_ino)
+        if identity in visited:
+            ctx.problem("limit", (str(root), rel or "."), "symlink loop: folder already scanned")
+            return
+        visited.add(identity)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as error:
+            ctx.problem("unreadable", (str(root), rel or "."), f"cannot list: {error.strerror}")
+            return
+        subfolders = []
+        for entry in entries:
+            child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                entry_st = entry.stat()  # follows symlinks
+            except OSError:
+                ctx.problem("unreadable", (str(root), child_rel), "broken link or unreadable entry")
+                continue
+            if stat.S_ISDIR(entry_st.st_mode):
+                subfolders.append((Path(entry.path), child_rel))
+            elif stat.S_ISREG(entry_st.st_mode):
+                yield _file_artifact(Path(entry.path), (str(root), child_rel), entry_st, child_rel)
+        for sub, sub_rel in subfolders:
+            yield from walk(sub, sub_rel)
+
+    yield from walk(root, "")

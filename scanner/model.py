@@ -1,0 +1,77 @@
+"""The records that flow out of the pipeline: candidates, devices, problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Where a candidate came from, strongest evidence first (used to break timestamp ties).
+METHODS: tuple[str, ...] = ("wal", "sqlite", "log", "json", "xml", "text", "journal", "carve")
+CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What is known of the wearable a key belongs to; every part may be missing."""
+
+    mac: str | None = None
+    name: str | None = None
+    model: str | None = None
+
+    def merged(self, other: DeviceInfo) -> DeviceInfo:
+        """Fill the gaps of this one from ``other``."""
+        return DeviceInfo(
+            mac=self.mac or other.mac,
+            name=self.name or other.name,
+            model=self.model or other.model,
+        )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One key value found beside a key field name, with where and when."""
+
+    key: str  # 32 lowercase hex, or a decimal account id
+    field: str  # the field name as found (AUTHKEY, auth_key, token, ...)
+    provenance: tuple[str, ...]  # input path, members..., table/row/column or line
+    method: str  # one of METHODS
+    app: str | None = None
+    device: DeviceInfo = field(default_factory=DeviceInfo)
+    timestamp: datetime | None = None
+    timestamp_source: str = "none"
+    deleted: bool = False
+    confidence: str = "high"  # high | medium | low; low is never chosen for a device
+
+    @property
+    def gadgetbridge(self) -> str:
+        """The form Gadgetbridge wants: ``0x`` + hex; account ids stay digits."""
+        return self.key if self.key.isdigit() else "0x" + self.key
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that could not be read, with where it happened and plain words."""
+
+    kind: str  # one of errors.PROBLEM_KINDS
+    provenance: tuple[str, ...]
+    message: str
+
+
+@dataclass
+class DeviceKey:
+    """The key chosen for one device, and why."""
+
+    device: DeviceInfo
+    chosen: Candidate
+    alternatives: list[Candidate]
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    devices: list[DeviceKey] = field(default_factory=list)
+    device_hints: list[DeviceInfo] = field(default_factory=list)
+    inputs_read: int = 0  # top-level inputs that could be opened at all
+    files_seen: int = 0

@@ -1,0 +1,161 @@
+"""The scan: inputs -> containers -> artifacts -> extractors -> ranking.
+
+This is the one place where failures become problems (``problems_at``): every artifact
+is processed inside it, so a damaged file costs that file only, and every candidate is
+recorded the moment it is found.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import sqlite3
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from scanner.artifacts import Artifact, sniff, spool
+from scanner.containers import container_for
+from scanner.context import ScanContext, ScanOptions
+from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
+from scanner.extractors import extractor_for, sqlite
+from scanner.model import ScanResult
+from scanner.ranking import choose_devices
+
+log = logging.getLogger("keyscan")
+
+
+def _as_scan_error(error: BaseException) -> ScanError:
+    """The one mapping from library exceptions to problem kinds."""
+    if isinstance(error, ScanError):
+        return error
+    text = str(error) or error.__class__.__name__
+    if isinstance(error, EOFError) or "unexpected end" in text.lower():
+        return Truncated(f"ends early: {text}")
+    if isinstance(error, MemoryError):
+        return LimitExceeded("ran out of memory reading it")
+    if isinstance(error, (zlib.error, tarfile.TarError, zipfile.BadZipFile, sqlite3.DatabaseError)):
+        return Corrupt(text)
+    if isinstance(error, OSError):
+        return Unreadable(error.strerror or text)
+    # Any other exception is a parser meeting bytes it did not expect.
+    return Corrupt(f"cannot parse ({error.__class__.__name__}: {text})")
+
+
+@contextmanager
+def problems_at(ctx: ScanContext, provenance: tuple[str, ...]) -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - the single error policy of the scan
+        if ctx.options.debug:
+            log.exception("problem at %s", " > ".join(provenance))
+        ctx.report(_as_scan_error(error), provenance)
+
+
+class _Families:
+    """SQLite files of one container level, held until their directory is complete.
+
+    Forward-only members are spooled (one database family at a time, normally);
+    re-openable ones are simply reopened when the family is read.
+    """
+
+    def __init__(self, ctx: ScanContext) -> None:
+        self.ctx = ctx
+        self.directory: str | None = None
+        self.families: dict[str, sqlite.Family] = {}
+
+    def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], object]) -> None:
+        path = artifact.path
+        base = path
+        for suffix in ("-wal", "-journal"):
+            if kind != "db" and base.endswith(suffix):
+                base = base[: -len(suffix)]
+        family = self.families.setdefault(base, sqlite.Family())
+        if artifact.reopenable:
+            member = sqlite.Member(artifact, None)
+        else:
+            member = sqlite.Member(
+                artifact,
+                spool(stream_source(), self.ctx.limits.spool_memory, self.ctx.limits.max_sqlite_bytes),  # type: ignore[arg-type]
+            )
+        setattr(family, kind, member)
+
+    def next_artifact(self, artifact: Artifact) -> None:
+        directory = posixpath.dirname(artifact.path)
+        if directory != self.directory:
+            self.flush()
+            self.directory = directory
+
+    def flush(self) -> None:
+        for base in sorted(self.families):
+            family = self.families[base]
+            main = family.db or family.wal or family.journal
+            assert main is not None
+            with problems_at(self.ctx, main.artifact.chain):
+                for candidate in sqlite.extract_family(family, self.ctx):
+                    self.ctx.add(candidate)
+            for member in (family.db, family.wal, family.journal):
+                if member is not None and member.stream is not None:
+                    member.stream.close()
+        self.families.clear()
+
+
+def _walk(artifacts: Iterable[Artifact], ctx: ScanContext) -> None:
+    families = _Families(ctx)
+    try:
+        for artifact in artifacts:
+            families.next_artifact(artifact)
+            _process(artifact, ctx, families)
+    finally:
+        families.flush()
+
+
+def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
+    ctx.seen(artifact)
+    with problems_at(ctx, artifact.chain):
+        if artifact.depth > ctx.limits.max_depth:
+            raise LimitExceeded(f"nested more than {ctx.limits.max_depth} containers deep")
+        with closing(artifact.open()) as raw:
+            head, stream = sniff(raw)
+            container = container_for(head, artifact)
+            if container is not None:
+                _walk(container.walk(artifact, stream, ctx), ctx)
+                return
+            kind = sqlite.role(head)
+            if kind is not None:
+                families.add(kind, artifact, lambda: stream)
+                return
+            extractor = extractor_for(head, artifact)
+            if extractor is not None:
+                for candidate in extractor.extract(artifact, stream, ctx):
+                    ctx.add(candidate)
+
+
+def scan(
+    paths: Sequence[str | Path],
+    options: ScanOptions | None = None,
+    on_artifact: Callable[[Artifact], None] | None = None,
+) -> ScanResult:
+    """Scan every input; never raises for bad input (see ``problems_at``)."""
+    from scanner.inputs import open_input
+
+    ctx = ScanContext(options, on_artifact)
+    inputs_read = 0
+    for path in paths:
+        before = len(ctx.problems)
+        with problems_at(ctx, (str(path),)):
+            _walk(open_input(Path(path), ctx), ctx)
+        top_level = [p for p in ctx.problems[before:] if p.provenance == (str(path),)]
+        if not any(p.kind in ("unreadable", "unsupported") for p in top_level):
+            inputs_read += 1
+    return ScanResult(
+        candidates=ctx.candidates,
+        problems=ctx.problems,
+        devices=choose_devices(ctx.candidates, ctx.device_hints),
+        device_hints=ctx.device_hints,
+        inputs_read=inputs_read,
+        files_seen=ctx.files_seen,
+    )

@@ -1,0 +1,101 @@
+"""Which key is a device's key today.
+
+A key changes each time the band is re-paired, so a device has many candidates and
+only the newest works. Rules (docs/ranking.md):
+1. Group by normalised MAC; a candidate without a MAC joins the group that holds the
+   same key, else it forms a group of its own keyed by the key.
+2. Within a group the newest timestamp wins. Log line times carry no zone; they are
+   compared as if UTC (a few hours' error only matters for keys minutes apart).
+3. Ties (or no time at all) go to the stronger source: a WAL version beats the main
+   file's version of the same row, then sqlite, log, json, xml, text, journal, carve;
+   live records beat deleted ones; high confidence beats medium.
+Low-confidence candidates (look-alike tokens) are never chosen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from scanner.model import CONFIDENCES, METHODS, Candidate, DeviceInfo, DeviceKey
+
+_NO_TIME = datetime.min
+
+
+def _comparable(moment: datetime | None) -> datetime:
+    if moment is None:
+        return _NO_TIME
+    if moment.tzinfo is not None:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def rank_key(candidate: Candidate) -> tuple:
+    """Bigger is better: newer, then stronger source, live, more confident, stable order."""
+    return (
+        _comparable(candidate.timestamp),
+        -METHODS.index(candidate.method) if candidate.method in METHODS else -len(METHODS),
+        not candidate.deleted,
+        -CONFIDENCES.index(candidate.confidence),
+    )
+
+
+def _groups(candidates: list[Candidate]) -> dict[str, list[Candidate]]:
+    groups: dict[str, list[Candidate]] = {}
+    key_to_mac: dict[str, str] = {}
+    for candidate in candidates:
+        if candidate.device.mac:
+            groups.setdefault(candidate.device.mac, []).append(candidate)
+            key_to_mac.setdefault(candidate.key, candidate.device.mac)
+    for candidate in candidates:
+        if not candidate.device.mac:
+            group = key_to_mac.get(candidate.key, "key:" + candidate.key)
+            groups.setdefault(group, []).append(candidate)
+    return groups
+
+
+def _explain(chosen: Candidate, group: list[Candidate]) -> str:
+    others = {c.key for c in group} - {chosen.key}
+    when = (
+        f"newest time ({chosen.timestamp_source}, {chosen.timestamp.isoformat()})"
+        if chosen.timestamp
+        else "no time known; strongest source"
+    )
+    if not others:
+        return f"only key seen for this device ({len(group)} sighting(s)); {when}"
+    return f"{when} among {len(group)} sightings of {len(others) + 1} different keys; method {chosen.method}"
+
+
+def choose_devices(
+    candidates: list[Candidate], hints: list[DeviceInfo] | None = None
+) -> list[DeviceKey]:
+    """One ``DeviceKey`` per device, in a stable order (newest first).
+
+    ``hints`` fill in a device's name and model from files that name it without a key.
+    """
+    by_mac: dict[str, DeviceInfo] = {}
+    for hint in hints or []:
+        if hint.mac:
+            by_mac[hint.mac] = by_mac.get(hint.mac, DeviceInfo(mac=hint.mac)).merged(hint)
+    eligible = [c for c in candidates if c.confidence != "low"]
+    result = []
+    for group in _groups(eligible).values():
+        chosen = max(group, key=rank_key)
+        device = chosen.device
+        for other in sorted(group, key=rank_key, reverse=True):
+            device = device.merged(other.device)
+        if device.mac in by_mac:
+            device = device.merged(by_mac[device.mac])
+        others = [c for c in group if c.key != chosen.key]
+        result.append(
+            DeviceKey(
+                device=device,
+                chosen=chosen,
+                alternatives=others,
+                reason=_explain(chosen, group),
+            )
+        )
+    result.sort(key=lambda d: (rank_key(d.chosen), d.device.mac or "", d.chosen.key), reverse=True)
+    return result
+
+
+__all__ = ["DeviceInfo", "choose_devices", "rank_key"]
