@@ -43,7 +43,7 @@ class ScanContext:
     def __init__(
         self,
         options: ScanOptions | None = None,
-        on_artifact: Callable[[Artifact], None] | None = None,
+        on_artifact: Callable[[Artifact, str], None] | None = None,
     ) -> None:
         self.options = options or ScanOptions()
         self.limits = self.options.limits
@@ -51,6 +51,7 @@ class ScanContext:
         self.problems: list[Problem] = []
         self.device_hints: list[DeviceInfo] = []  # MAC -> name/model seen without a key
         self.files_seen = 0
+        self.extract = True  # False for `keyscan ls`: open containers, extract nothing
         self._on_artifact = on_artifact
 
     def passwords(self, provenance: tuple[str, ...]) -> Iterator[str]:
@@ -80,7 +81,8 @@ class ScanContext:
     def report(self, error: ScanError, provenance: tuple[str, ...]) -> None:
         self.problem(error.kind, provenance, str(error) or error.__class__.__name__)
 
-    def seen(self, artifact: Artifact) -> None:
+    def seen(self, artifact: Artifact, kind: str) -> None:
+        """Count a file once its kind is known (a container's name, "sqlite db", "log"...)."""
         self.files_seen += 1
         if self._on_artifact is not None:
-            self._on_artifact(artifact)
+            self._on_artifact(artifact, kind)

@@ -49,7 +49,7 @@ def _as_scan_error(error: BaseException) -> ScanError:
 def problems_at(ctx: ScanContext, provenance: tuple[str, ...]) -> Iterator[None]:
     try:
         yield
-    except Exception as error:  # noqa: BLE001 - the single error policy of the scan
+    except Exception as error:
         if ctx.options.debug:
             log.exception("problem at %s", " > ".join(provenance))
         ctx.report(_as_scan_error(error), provenance)
@@ -79,7 +79,9 @@ class _Families:
         else:
             member = sqlite.Member(
                 artifact,
-                spool(stream_source(), self.ctx.limits.spool_memory, self.ctx.limits.max_sqlite_bytes),  # type: ignore[arg-type]
+                spool(
+                    stream_source(), self.ctx.limits.spool_memory, self.ctx.limits.max_sqlite_bytes
+                ),  # type: ignore[arg-type]
             )
         setattr(family, kind, member)
 
@@ -114,22 +116,26 @@ def _walk(artifacts: Iterable[Artifact], ctx: ScanContext) -> None:
 
 
 def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
-    ctx.seen(artifact)
     with problems_at(ctx, artifact.chain):
         if artifact.depth > ctx.limits.max_depth:
+            ctx.seen(artifact, "too deep")
             raise LimitExceeded(f"nested more than {ctx.limits.max_depth} containers deep")
         with closing(artifact.open()) as raw:
             head, stream = sniff(raw)
             container = container_for(head, artifact)
             if container is not None:
+                ctx.seen(artifact, container.name)
                 _walk(container.walk(artifact, stream, ctx), ctx)
                 return
             kind = sqlite.role(head)
             if kind is not None:
-                families.add(kind, artifact, lambda: stream)
+                ctx.seen(artifact, f"sqlite {kind}")
+                if ctx.extract:
+                    families.add(kind, artifact, lambda: stream)
                 return
             extractor = extractor_for(head, artifact)
-            if extractor is not None:
+            ctx.seen(artifact, extractor.name if extractor else "other")
+            if extractor is not None and ctx.extract:
                 for candidate in extractor.extract(artifact, stream, ctx):
                     ctx.add(candidate)
 
@@ -137,12 +143,18 @@ def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
 def scan(
     paths: Sequence[str | Path],
     options: ScanOptions | None = None,
-    on_artifact: Callable[[Artifact], None] | None = None,
+    on_artifact: Callable[[Artifact, str], None] | None = None,
+    extract: bool = True,
 ) -> ScanResult:
-    """Scan every input; never raises for bad input (see ``problems_at``)."""
+    """Scan every input; never raises for bad input (see ``problems_at``).
+
+    ``on_artifact(artifact, kind)`` hears of every file as it is recognised (progress,
+    ``keyscan ls``); with ``extract=False`` containers are opened but nothing is extracted.
+    """
     from scanner.inputs import open_input
 
     ctx = ScanContext(options, on_artifact)
+    ctx.extract = extract
     inputs_read = 0
     for path in paths:
         before = len(ctx.problems)

@@ -112,9 +112,17 @@ def read_up_to(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def is_seekable(stream: BinaryIO) -> bool:
+    """``seekable()`` that never raises (tar members of a stream-mode tarfile do)."""
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def sniff(stream: BinaryIO, size: int = HEAD_SIZE) -> tuple[bytes, BinaryIO]:
     """Return the first bytes of a stream and a stream that still starts at them."""
-    if stream.seekable():
+    if is_seekable(stream):
         start = stream.tell()
         head = read_up_to(stream, size)
         stream.seek(start)

@@ -25,7 +25,9 @@ LOOKALIKE_APPS: frozenset[str] = frozenset({"com.xiaomi.smarthome"})
 _PACKAGE = r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+"
 # Path prefixes after which the next segment is a package name.
 _PACKAGE_AFTER = re.compile(
-    r"(?:^|/)(?:data/data|data/user(?:_de)?/\d+|Android/(?:data|obb|media)|apps)/(" + _PACKAGE + r")(?:/|$)"
+    r"(?:^|/)(?:data/data|data/user(?:_de)?/\d+|Android/(?:data|obb|media)|apps)/("
+    + _PACKAGE
+    + r")(?:/|$)"
 )
 
 # adb backup domains (AOSP FullBackup) -> where they live under the app's data root.

@@ -27,7 +27,9 @@ class Container(ABC):
     def detect(cls, head: bytes, artifact: Artifact) -> bool: ...
 
     @abstractmethod
-    def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]: ...
+    def walk(
+        self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
+    ) -> Iterator[Artifact]: ...
 
 
 class LimitedStream(io.RawIOBase):

@@ -7,6 +7,7 @@ walked with the context of the object that holds them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class JsonHit:
 
 @dataclass(frozen=True)
 class _Context:
-    device: DeviceInfo = DeviceInfo()
+    device: DeviceInfo = dataclasses.field(default_factory=DeviceInfo)
     timestamp: datetime | None = None
     timestamp_field: str | None = None
     wearable: bool = False

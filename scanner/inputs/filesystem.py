@@ -18,10 +18,12 @@ from scanner.context import ScanContext
 from scanner.errors import Unreadable, Unsupported
 
 
-def _file_artifact(path: Path, chain: tuple[str, ...], st: os.stat_result, rel: str | None) -> Artifact:
+def _file_artifact(
+    path: Path, chain: tuple[str, ...], st: os.stat_result, rel: str | None
+) -> Artifact:
     return Artifact(
         chain=chain,
-        opener=lambda: open(path, "rb"),  # noqa: SIM115 - the pipeline closes it
+        opener=lambda: open(path, "rb"),
         size=st.st_size,
         mtime=st.st_mtime,
         mtime_source="file mtime",

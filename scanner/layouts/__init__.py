@@ -1,1 +1,1 @@
-"""Binary layouts as declarative construct structs, one module per format, each citing its source."""
+"""Binary layouts as declarative construct structs: one module per format, citing its source."""

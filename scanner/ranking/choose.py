@@ -62,7 +62,8 @@ def _explain(chosen: Candidate, group: list[Candidate]) -> str:
     )
     if not others:
         return f"only key seen for this device ({len(group)} sighting(s)); {when}"
-    return f"{when} among {len(group)} sightings of {len(others) + 1} different keys; method {chosen.method}"
+    count = len(others) + 1
+    return f"{when} among {len(group)} sightings of {count} different keys; method {chosen.method}"
 
 
 def choose_devices(

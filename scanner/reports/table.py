@@ -1,0 +1,103 @@
+"""The human report: one row per device, problems below, and how to enter the key."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scanner.model import Candidate, ScanResult
+from scanner.reports.common import gadgetbridge_form, iso
+
+HINT = (
+    "In Gadgetbridge: add the device, then enter the key in its Auth Key field exactly as shown "
+    "(with the 0x prefix; without it Gadgetbridge reads the text as raw bytes).\n"
+    "Do not unpair the band in the vendor app, and do not hard-reset it: either makes a new key."
+)
+
+
+def _where(provenance: tuple[str, ...]) -> str:
+    return " > ".join(provenance)
+
+
+def _device_label(candidate: Candidate, name: str | None, model: str | None) -> str:
+    parts = [p for p in (name, model) if p]
+    return " / ".join(parts) if parts else "-"
+
+
+def _devices_table(result: ScanResult, redacted: bool) -> Table:
+    table = Table(title="Newest key per device", show_lines=True, expand=False)
+    table.add_column("MAC", no_wrap=True)
+    table.add_column("Name / model", overflow="fold")
+    # The key is never truncated: no wrapping, and room for all of it.
+    table.add_column("Key for Gadgetbridge", no_wrap=True, min_width=34, style="bold green")
+    table.add_column("When", overflow="fold")
+    table.add_column("From", overflow="fold", ratio=1)
+    for device in result.devices:
+        chosen = device.chosen
+        others = len({c.key for c in device.alternatives})
+        when = iso(chosen.timestamp) or "unknown"
+        table.add_row(
+            device.device.mac or "unknown",
+            _device_label(chosen, device.device.name, device.device.model),
+            gadgetbridge_form(chosen.key, redacted),
+            f"{when}\n({chosen.timestamp_source})",
+            _where(chosen.provenance) + (f"\n{others} older/other key(s) seen" if others else ""),
+        )
+    return table
+
+
+def _candidates_table(result: ScanResult, redacted: bool) -> Table:
+    table = Table(title="Every candidate", show_lines=False)
+    table.add_column("Key", no_wrap=True, min_width=34)
+    table.add_column("Field", no_wrap=True)
+    table.add_column("MAC", no_wrap=True)
+    table.add_column("When", overflow="fold")
+    table.add_column("How", no_wrap=True)
+    table.add_column("From", overflow="fold", ratio=1)
+    for c in result.candidates:
+        how = c.method + (" (deleted)" if c.deleted else "") + f", {c.confidence}"
+        table.add_row(
+            gadgetbridge_form(c.key, redacted),
+            c.field,
+            c.device.mac or "-",
+            iso(c.timestamp) or "-",
+            how,
+            _where(c.provenance),
+        )
+    return table
+
+
+def print_report(
+    result: ScanResult, console: Console, show_all: bool = False, redacted: bool = False
+) -> None:
+    if result.devices:
+        console.print(_devices_table(result, redacted))
+        # Also as plain lines: whole keys survive any terminal width and copy-paste cleanly.
+        for device in result.devices:
+            label = device.device.mac or "unknown device"
+            console.print(
+                Text(f"{label}  {gadgetbridge_form(device.chosen.key, redacted)}"), soft_wrap=True
+            )
+        console.print()
+        console.print(HINT)
+    else:
+        console.print(
+            "[bold]No wearable key found.[/bold] Try `keyscan ls PATH` to see what was read."
+        )
+    if show_all and result.candidates:
+        console.print()
+        console.print(_candidates_table(result, redacted))
+    if result.problems:
+        console.print()
+        problems = Table(title=f"Problems ({len(result.problems)})", show_lines=False)
+        problems.add_column("Kind", no_wrap=True, style="yellow")
+        problems.add_column("Where", overflow="fold")
+        problems.add_column("What", overflow="fold")
+        for p in result.problems:
+            problems.add_row(p.kind, _where(p.provenance), p.message)
+        console.print(problems)
+    console.print(
+        f"\n[dim]{result.files_seen} file(s) read, {len(result.candidates)} candidate(s), "
+        f"{len(result.devices)} device(s), {len(result.problems)} problem(s).[/dim]"
+    )
