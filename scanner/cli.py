@@ -162,13 +162,31 @@ def scan_command(
     redact: Annotated[
         bool, typer.Option("--redact", help="Mask keys (all but the last 4 hex) to share a report.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Scan this many top-level inputs at once, in worker processes "
+            "(default: the number of cores). The output is the same for any value.",
+            show_default=False,
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Scan PATHS and print the newest key of every device found."""
     err = Console(stderr=True)
     options = _options(password, password_file, no_input, debug, err, verify)
-    with ScanProgress(err) as progress:
-        result = scan(paths, options, on_artifact=progress.update)
+    workers = jobs or os.cpu_count() or 1
+    with ScanProgress(err, parallel=workers > 1 and len(paths) > 1) as progress:
+        result = scan(
+            paths,
+            options,
+            on_artifact=progress.update,
+            jobs=workers,
+            on_input=progress.input_done,
+        )
     if json_output:
         sys.stdout.write(to_json(result, redacted=redact) + "\n")
     else:

@@ -14,6 +14,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -140,34 +141,70 @@ def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
                     ctx.add(candidate)
 
 
+def _scan_input(
+    path: str | Path,
+    options: ScanOptions | None,
+    on_artifact: Callable[[Artifact, str], None] | None = None,
+    extract: bool = True,
+) -> ScanResult:
+    """One top-level input; ``devices`` is left empty (ranking needs every input)."""
+    from scanner.inputs import open_input
+
+    ctx = ScanContext(options, on_artifact)
+    ctx.extract = extract
+    with problems_at(ctx, (str(path),)):
+        _walk(open_input(Path(path), ctx), ctx)
+    top_level = [p for p in ctx.problems if p.provenance == (str(path),)]
+    unreadable = any(p.kind in ("unreadable", "unsupported") for p in top_level)
+    return ScanResult(
+        candidates=ctx.candidates,
+        problems=ctx.problems,
+        device_hints=ctx.device_hints,
+        inputs_read=0 if unreadable else 1,
+        files_seen=ctx.files_seen,
+    )
+
+
+def _scan_in_workers(
+    paths: Sequence[str | Path], options: ScanOptions, jobs: int
+) -> Iterator[ScanResult]:
+    """Top-level inputs in worker processes; results in input order, whatever finishes first."""
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_scan_input, path, options) for path in paths]
+        for future in futures:
+            yield future.result()
+
+
 def scan(
     paths: Sequence[str | Path],
     options: ScanOptions | None = None,
     on_artifact: Callable[[Artifact, str], None] | None = None,
     extract: bool = True,
+    jobs: int = 1,
+    on_input: Callable[[int], None] | None = None,
 ) -> ScanResult:
     """Scan every input; never raises for bad input (see ``problems_at``).
 
     ``on_artifact(artifact, kind)`` hears of every file as it is recognised (progress,
     ``keyscan ls``); with ``extract=False`` containers are opened but nothing is extracted.
+    ``jobs`` > 1 scans top-level inputs in that many processes (not with a password prompt,
+    which needs this process's terminal); the result is identical to ``jobs=1``.
+    ``on_input(files_seen)`` hears of each finished top-level input.
     """
-    from scanner.inputs import open_input
-
-    ctx = ScanContext(options, on_artifact)
-    ctx.extract = extract
-    inputs_read = 0
-    for path in paths:
-        before = len(ctx.problems)
-        with problems_at(ctx, (str(path),)):
-            _walk(open_input(Path(path), ctx), ctx)
-        top_level = [p for p in ctx.problems[before:] if p.provenance == (str(path),)]
-        if not any(p.kind in ("unreadable", "unsupported") for p in top_level):
-            inputs_read += 1
-    return ScanResult(
-        candidates=ctx.candidates,
-        problems=ctx.problems,
-        devices=choose_devices(ctx.candidates, ctx.device_hints),
-        device_hints=ctx.device_hints,
-        inputs_read=inputs_read,
-        files_seen=ctx.files_seen,
-    )
+    options = options or ScanOptions()
+    parallel = jobs > 1 and len(paths) > 1 and options.ask_password is None and extract
+    if parallel:
+        parts = _scan_in_workers(paths, options, min(jobs, len(paths)))
+    else:
+        parts = (_scan_input(path, options, on_artifact, extract) for path in paths)
+    merged = ScanResult()
+    for part in parts:
+        merged.candidates += part.candidates
+        merged.problems += part.problems
+        merged.device_hints += part.device_hints
+        merged.inputs_read += part.inputs_read
+        merged.files_seen += part.files_seen
+        if on_input is not None:
+            on_input(part.files_seen)
+    merged.devices = choose_devices(merged.candidates, merged.device_hints)
+    return merged

@@ -11,8 +11,9 @@ from scanner.artifacts import Artifact
 
 
 class ScanProgress:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, parallel: bool = False) -> None:
         self._enabled = console.is_terminal
+        self._parallel = parallel
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.completed} files"),
@@ -38,6 +39,12 @@ class ScanProgress:
             self._progress.stop()
 
     def update(self, artifact: Artifact, kind: str) -> None:
+        """One file recognised (single-process scans)."""
         if self._enabled:
             where = " > ".join(artifact.chain[-2:])
             self._progress.update(self._task, advance=1, description=where[-80:])
+
+    def input_done(self, files_seen: int) -> None:
+        """One top-level input finished in a worker process (parallel scans)."""
+        if self._enabled and self._parallel:
+            self._progress.update(self._task, advance=files_seen, description="")
