@@ -20,6 +20,7 @@ from pathlib import Path
 
 from scanner.artifacts import Artifact, sniff, spool
 from scanner.containers import container_for
+from scanner.containers.raw_image import RawImage
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 from scanner.extractors import extractor_for, sqlite
@@ -135,6 +136,12 @@ def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
                     families.add(kind, artifact, lambda: stream)
                 return
             extractor = extractor_for(head, artifact)
+            if extractor is None and RawImage.wants_unclaimed(head, artifact):
+                # A partition image or unknown blob: carve databases, WALs and text from it.
+                ctx.seen(artifact, RawImage.name)
+                if ctx.extract:
+                    _walk(RawImage().walk(artifact, stream, ctx), ctx)
+                return
             ctx.seen(artifact, extractor.name if extractor else "other")
             if extractor is not None and ctx.extract:
                 for candidate in extractor.extract(artifact, stream, ctx):

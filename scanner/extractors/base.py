@@ -65,9 +65,13 @@ def make_candidate(
 
     ``key`` must already be normalised (``fields.normalise_key``); ``where`` is the last
     provenance step (``DEVICE row 3 column AUTHKEY``, ``line 812``); without a timestamp of
-    its own the candidate takes the artifact's mtime.
+    its own the candidate takes the artifact's mtime. Inside a carved artifact (see
+    ``containers/raw_image.py``) the method is ``carve`` and ``deleted`` follows the carver.
     """
     device = device or DeviceInfo()
+    if artifact.extra.get("carved"):  # bytes recovered from a raw image, not a file
+        method = "carve"
+        deleted = deleted or artifact.extra.get("deleted") == "yes"
     context = wearable_context or is_wearable_model(device.model)
     confidence = confidence_for(field, artifact.app, context)
     if confidence is None:
