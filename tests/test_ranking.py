@@ -47,7 +47,9 @@ def test_newest_timestamp_wins_and_older_keys_are_alternatives() -> None:
 
 def test_wal_beats_main_file_on_equal_time() -> None:
     same = utc(2)
-    devices = choose_devices([cand(OLD, when=same, method="sqlite"), cand(NEW, when=same, method="wal")])
+    devices = choose_devices(
+        [cand(OLD, when=same, method="sqlite"), cand(NEW, when=same, method="wal")]
+    )
     assert devices[0].chosen.key == NEW
 
 
@@ -95,3 +97,23 @@ def test_hints_fill_name_and_model() -> None:
     hint = DeviceInfo(mac=MAC, name="Amazfit Bip", model="huami.bip")
     devices = choose_devices([cand(NEW)], [hint])
     assert devices[0].device == DeviceInfo(mac=MAC, name="Amazfit Bip", model="huami.bip")
+
+
+def test_equal_candidates_tie_break_on_the_later_place_not_input_order() -> None:
+    band = DeviceInfo(mac=MAC)
+    first = Candidate(OLD, "Key", ("out.txt", "line 9"), "text", device=band)
+    later = Candidate(NEW, "Key", ("out.txt", "line 12"), "text", device=band)
+    for order in ([later, first], [first, later]):
+        (device,) = choose_devices(order)
+        assert device.chosen.key == NEW
+
+
+def test_hostile_json_depth_is_bounded() -> None:
+    from scanner.extractors.json_walk import walk_json
+
+    deep: object = {"authKey": "ab" * 16}
+    for _ in range(5000):
+        deep = [deep]
+    assert list(walk_json(deep)) == []
+    shallow = [[{"authKey": "ab" * 16}]]
+    assert [hit.path for hit in walk_json(shallow)] == ["$[0][0].authKey"]

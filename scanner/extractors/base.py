@@ -36,9 +36,12 @@ def looks_like_text(head: bytes) -> bool:
     """Text files (logs, JSON, XML, tool output): no NUL and mostly printable UTF-8."""
     if not head or b"\x00" in head:
         return False
-    sample = head.decode("utf-8", "ignore")
+    sample = head.decode("utf-8", "replace")
+    # Only bytes that do not decode count as damage (a few: the head may cut a character
+    # in two); multi-byte text (Chinese log lines, box-drawing tables) is text.
+    damaged = sample.count("\ufffd")
     printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
-    return printable >= 0.95 * max(len(sample), 1) and len(sample) >= 0.9 * len(head) - 4
+    return damaged <= max(4, len(sample) // 100) and printable >= 0.95 * len(sample)
 
 
 def artifact_time(artifact: Artifact) -> tuple[datetime | None, str]:

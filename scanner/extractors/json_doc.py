@@ -1,17 +1,54 @@
 """JSON documents: saved server answers, Gadgetbridge preference exports, any JSON with a key field.
 
-Not yet implemented: detect() answers False so the registry can already name it.
+A document up to ``limits.max_text_bytes`` is parsed whole and walked by ``json_walk``
+(nested JSON strings, Gadgetbridge's ``{"type": "String", "value": "0x…"}``, account ids).
+Text inside string values (a log line kept in JSON) is searched like a log line. A larger
+document, or one that does not parse (JSON Lines, a cut-off file, a log that starts with
+``[``), is searched line by line instead: its keys are still found.
 """
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
+from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.context import ScanContext
-from scanner.extractors.base import Extractor
-from scanner.model import Candidate
+from scanner.extractors.base import Extractor, looks_like_text, make_candidate
+from scanner.extractors.json_walk import parse_json_text, walk_json
+from scanner.extractors.log import keys_in_text, line_time, mac_from_name, scan_lines
+from scanner.model import Candidate, DeviceInfo
+
+_BOM = b"\xef\xbb\xbf"
+_MAX_NESTED = 8  # JSON-in-string levels followed when searching string values as text
+
+
+def first_char(head: bytes) -> bytes:
+    """The first non-blank byte after an optional UTF-8 byte order mark."""
+    return head.removeprefix(_BOM).lstrip()[:1]
+
+
+def _text_values(value: object, path: str = "$", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(path, string) for string values that may hold a log line; iterative over nesting."""
+    stack: list[tuple[object, str, int]] = [(value, path, depth)]
+    while stack:
+        item, where, level = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}", level) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{i}]", level) for i, v in reversed(list(enumerate(item))))
+        elif isinstance(item, str):
+            lowered = item.lower()
+            if "key" not in lowered and "token" not in lowered:
+                continue
+            nested = parse_json_text(item) if level < _MAX_NESTED else None
+            if nested is not None:
+                stack.append((nested, where, level + 1))
+            else:
+                yield where, item
 
 
 class JsonDocument(Extractor):
@@ -19,7 +56,64 @@ class JsonDocument(Extractor):
 
     @classmethod
     def detect(cls, head: bytes, artifact: Artifact) -> bool:
-        return False
+        return first_char(head) in (b"{", b"[") and looks_like_text(head)
 
-    def extract(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Candidate]:
-        return iter(())
+    def extract(
+        self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
+    ) -> Iterator[Candidate]:
+        cap = ctx.limits.max_text_bytes
+        data = read_up_to(stream, cap + 1)
+        if len(data) > cap:
+            ctx.problem(
+                "limit",
+                artifact.chain,
+                f"JSON document is larger than the {cap:,}-byte limit for parsing it whole; "
+                "searched line by line instead",
+            )
+            rest = io.BufferedReader(PrefixedStream(data, stream), buffer_size=1 << 16)
+            yield from scan_lines(artifact, rest, "text")
+            return
+        try:
+            document = json.loads(data.removeprefix(_BOM).decode("utf-8", "replace"))
+            found = list(self._walk(artifact, document))
+        except (ValueError, RecursionError):
+            # Not one JSON document (JSON Lines, cut off, a log starting with "["): the
+            # line search still finds "auth_key":"…" fragments.
+            yield from scan_lines(artifact, io.BytesIO(data), "text")
+            return
+        yield from found
+
+    @staticmethod
+    def _walk(artifact: Artifact, document: object) -> Iterator[Candidate]:
+        named = DeviceInfo(mac=mac_from_name(artifact))  # device_<MAC>.json: MAC in the name
+        for hit in walk_json(document, outer=named):
+            candidate = make_candidate(
+                artifact,
+                key=hit.key,
+                field=hit.field,
+                where=hit.path,
+                method="json",
+                device=hit.device,
+                timestamp=hit.timestamp,
+                timestamp_source=f"json field {hit.timestamp_field}" if hit.timestamp else None,
+                wearable_context=hit.wearable_context,
+            )
+            if candidate is not None:
+                yield candidate
+        for path, text in _text_values(document):
+            raw = text.encode("utf-8", "replace")
+            stamp = line_time(raw)
+            for found in keys_in_text(raw):
+                candidate = make_candidate(
+                    artifact,
+                    key=found.key,
+                    field=found.field,
+                    where=path,
+                    method="json",
+                    device=found.device.merged(named),
+                    timestamp=stamp,
+                    timestamp_source="log line time (local, no zone)" if stamp else None,
+                    wearable_context=found.wearable_context,
+                )
+                if candidate is not None:
+                    yield candidate

@@ -27,6 +27,7 @@ from scanner.model import DeviceInfo
 _NAME_FIELDS = frozenset({"name", "devicename", "alias", "displayname", "productname"})
 _MODEL_FIELDS = frozenset({"model", "devicemodel", "productmodel"})
 _MAX_NESTED = 8  # JSON-in-string levels; deeper is not a real app's data
+_MAX_DEPTH = 200  # objects and arrays; deeper is hostile, and would exhaust the stack
 
 
 @dataclass(frozen=True)
@@ -104,16 +105,20 @@ def walk_json(
     yield from _walk(value, path, _Context(device=outer or DeviceInfo()), depth)
 
 
-def _walk(value: object, path: str, ctx: _Context, depth: int) -> Iterator[JsonHit]:
+def _walk(
+    value: object, path: str, ctx: _Context, depth: int, level: int = 0
+) -> Iterator[JsonHit]:
+    if level > _MAX_DEPTH:
+        return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _walk(item, f"{path}[{index}]", ctx, depth)
+            yield from _walk(item, f"{path}[{index}]", ctx, depth, level + 1)
         return
     if isinstance(value, str):
         if depth < _MAX_NESTED:
             nested = parse_json_text(value)
             if nested is not None:
-                yield from _walk(nested, path, ctx, depth + 1)
+                yield from _walk(nested, path, ctx, depth + 1, level + 1)
         return
     if not isinstance(value, dict):
         return
@@ -134,4 +139,4 @@ def _walk(value: object, path: str, ctx: _Context, depth: int) -> Iterator[JsonH
                     wearable_context=here.wearable,
                 )
                 continue
-        yield from _walk(item, child, here, depth)
+        yield from _walk(item, child, here, depth, level + 1)

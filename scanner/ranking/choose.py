@@ -14,6 +14,7 @@ Low-confidence candidates (look-alike tokens) are never chosen.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from scanner.model import CONFIDENCES, METHODS, Candidate, DeviceInfo, DeviceKey
@@ -29,13 +30,26 @@ def _comparable(moment: datetime | None) -> datetime:
     return moment
 
 
+def _natural(provenance: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """Provenance in natural order, so "line 12" comes after "line 9"."""
+    return tuple(
+        (int(part), "") if part.isdigit() else (-1, part)
+        for step in provenance
+        for part in re.split(r"(\d+)", step)
+        if part
+    )
+
+
 def rank_key(candidate: Candidate) -> tuple:
-    """Bigger is better: newer, then stronger source, live, more confident, stable order."""
+    """Bigger is better: newer, then stronger source, live, more confident; last, the later
+    place (a later line or row of the same file), so equal candidates never depend on
+    the order the inputs were given in."""
     return (
         _comparable(candidate.timestamp),
         -METHODS.index(candidate.method) if candidate.method in METHODS else -len(METHODS),
         not candidate.deleted,
         -CONFIDENCES.index(candidate.confidence),
+        _natural(candidate.provenance),
     )
 
 

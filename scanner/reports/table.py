@@ -48,21 +48,18 @@ def _devices_table(result: ScanResult, redacted: bool) -> Table:
 
 
 def _candidates_table(result: ScanResult, redacted: bool) -> Table:
-    table = Table(title="Every candidate", show_lines=False)
+    table = Table(title="Every candidate", show_lines=True)
+    # Only the key is kept on one line; the rest folds rather than vanish in narrow terminals.
     table.add_column("Key", no_wrap=True, min_width=34)
-    table.add_column("Field", no_wrap=True)
-    table.add_column("MAC", no_wrap=True)
-    table.add_column("When", overflow="fold")
-    table.add_column("How", no_wrap=True)
-    table.add_column("From", overflow="fold", ratio=1)
+    table.add_column("Field / MAC", overflow="fold", min_width=12)
+    table.add_column("When / how", overflow="fold", min_width=12)
+    table.add_column("From", overflow="fold", ratio=1, min_width=12)
     for c in result.candidates:
         how = c.method + (" (deleted)" if c.deleted else "") + f", {c.confidence}"
         table.add_row(
             gadgetbridge_form(c.key, redacted),
-            c.field,
-            c.device.mac or "-",
-            iso(c.timestamp) or "-",
-            how,
+            f"{c.field}\n{c.device.mac or '-'}",
+            f"{iso(c.timestamp) or '-'}\n{how}",
             _where(c.provenance),
         )
     return table
