@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from scanner.artifacts import Artifact
-from scanner.errors import ScanError
+from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 
 MiB = 1 << 20
@@ -20,7 +20,7 @@ class Limits:
     max_depth: int = 12  # container nesting
     max_member_bytes: int = 64 * GiB  # one decompressed member
     max_total_bytes: int = 1024 * GiB  # everything decompressed from one input
-    max_ratio: int = 200  # decompressed / compressed size of a zip member
+    max_ratio: int = 200  # decompressed / compressed size of a zip member or gzip/bz2/xz stream
     max_entries: int = 1_000_000  # files per container
     spool_memory: int = 64 * MiB  # spool a nested archive in memory up to this, then to a temp file
     max_sqlite_bytes: int = 2 * GiB  # one database held in memory for reading
@@ -52,6 +52,7 @@ class ScanContext:
         self.device_hints: list[DeviceInfo] = []  # MAC -> name/model seen without a key
         self.files_seen = 0
         self.extract = True  # False for `keyscan ls`: open containers, extract nothing
+        self.expanded = 0  # bytes decompressed or decrypted from this input so far
         self._on_artifact = on_artifact
 
     def passwords(self, provenance: tuple[str, ...]) -> Iterator[str]:
@@ -67,6 +68,17 @@ class ScanContext:
             self.options.passwords.append(typed)  # serve the next encrypted file too
             yield typed
 
+    def charge(self, count: int) -> None:
+        """Count bytes a container produced; past ``max_total_bytes`` every container stops.
+
+        One context serves one top-level input, so the budget is per input.
+        """
+        self.expanded += count
+        if self.expanded > self.limits.max_total_bytes:
+            raise InputBudgetExceeded(
+                f"more than {self.limits.max_total_bytes:,} bytes decompressed from this input"
+            )
+
     def add(self, candidate: Candidate) -> None:
         self.candidates.append(candidate)
 
@@ -78,7 +90,15 @@ class ScanContext:
     def problem(self, kind: str, provenance: tuple[str, ...], message: str) -> None:
         self.problems.append(Problem(kind=kind, provenance=provenance, message=message))
 
+    @property
+    def over_budget(self) -> bool:
+        return self.expanded > self.limits.max_total_bytes
+
     def report(self, error: ScanError, provenance: tuple[str, ...]) -> None:
+        if isinstance(error, InputBudgetExceeded) and any(
+            p.kind == error.kind and p.message == str(error) for p in self.problems
+        ):
+            return  # every container level above the one that tripped it raises it again
         self.problem(error.kind, provenance, str(error) or error.__class__.__name__)
 
     def seen(self, artifact: Artifact, kind: str) -> None:

@@ -39,6 +39,10 @@ class LimitExceeded(ScanError):
     kind = "limit"
 
 
+class InputBudgetExceeded(LimitExceeded):
+    """``max_total_bytes`` for one input: reported once, then the input's walk winds down."""
+
+
 class Unreadable(ScanError):
     kind = "unreadable"
 

@@ -17,8 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+import pyzipper
 
 from scanner.artifacts import Artifact, sniff, spool
+from scanner.artifacts.artifact import pending_error
 from scanner.containers import container_for
 from scanner.containers.raw_image import RawImage
 from scanner.context import ScanContext, ScanOptions
@@ -39,7 +43,8 @@ def _as_scan_error(error: BaseException) -> ScanError:
         return Truncated(f"ends early: {text}")
     if isinstance(error, MemoryError):
         return LimitExceeded("ran out of memory reading it")
-    if isinstance(error, (zlib.error, tarfile.TarError, zipfile.BadZipFile, sqlite3.DatabaseError)):
+    corrupt = (zlib.error, tarfile.TarError, zipfile.BadZipFile, pyzipper.BadZipFile)
+    if isinstance(error, (*corrupt, sqlite3.DatabaseError)):
         return Corrupt(text)
     if isinstance(error, OSError):
         return Unreadable(error.strerror or text)
@@ -118,34 +123,46 @@ def _walk(artifacts: Iterable[Artifact], ctx: ScanContext) -> None:
 
 
 def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
+    if ctx.over_budget:
+        return  # the input's decompression budget is spent (reported once, where it tripped)
     with problems_at(ctx, artifact.chain):
         if artifact.depth > ctx.limits.max_depth:
             ctx.seen(artifact, "too deep")
             raise LimitExceeded(f"nested more than {ctx.limits.max_depth} containers deep")
         with closing(artifact.open()) as raw:
             head, stream = sniff(raw)
-            container = container_for(head, artifact)
-            if container is not None:
-                ctx.seen(artifact, container.name)
-                _walk(container.walk(artifact, stream, ctx), ctx)
-                return
-            kind = sqlite.role(head)
-            if kind is not None:
-                ctx.seen(artifact, f"sqlite {kind}")
-                if ctx.extract:
-                    families.add(kind, artifact, lambda: stream)
-                return
-            extractor = extractor_for(head, artifact)
-            if extractor is None and RawImage.wants_unclaimed(head, artifact):
-                # A partition image or unknown blob: carve databases, WALs and text from it.
-                ctx.seen(artifact, RawImage.name)
-                if ctx.extract:
-                    _walk(RawImage().walk(artifact, stream, ctx), ctx)
-                return
-            ctx.seen(artifact, extractor.name if extractor else "other")
-            if extractor is not None and ctx.extract:
-                for candidate in extractor.extract(artifact, stream, ctx):
-                    ctx.add(candidate)
+            _dispatch(artifact, head, stream, ctx, families)
+            failure = pending_error(stream)  # a cut inside the head that nothing read past
+            if failure is not None:
+                raise failure
+
+
+def _dispatch(
+    artifact: Artifact, head: bytes, stream: BinaryIO, ctx: ScanContext, families: _Families
+) -> None:
+    """Hand one file to the container, SQLite family or extractor that claims its content."""
+    container = container_for(head, artifact)
+    if container is not None:
+        ctx.seen(artifact, container.name)
+        _walk(container.walk(artifact, stream, ctx), ctx)
+        return
+    kind = sqlite.role(head)
+    if kind is not None:
+        ctx.seen(artifact, f"sqlite {kind}")
+        if ctx.extract:
+            families.add(kind, artifact, lambda: stream)
+        return
+    extractor = extractor_for(head, artifact)
+    if extractor is None and RawImage.wants_unclaimed(head, artifact):
+        # A partition image or unknown blob: carve databases, WALs and text from it.
+        ctx.seen(artifact, RawImage.name)
+        if ctx.extract:
+            _walk(RawImage().walk(artifact, stream, ctx), ctx)
+        return
+    ctx.seen(artifact, extractor.name if extractor else "other")
+    if extractor is not None and ctx.extract:
+        for candidate in extractor.extract(artifact, stream, ctx):
+            ctx.add(candidate)
 
 
 def _scan_input(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,11 +74,17 @@ class Artifact:
 
 
 class PrefixedStream(io.RawIOBase):
-    """Serves bytes already read (the sniffed head) before the rest of a stream."""
+    """Serves bytes already read (the sniffed head) before the rest of a stream.
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    If reading the head failed part-way (a stream cut inside its first KiB), the bytes
+    that did arrive are served, then the failure is raised again: the extractors still
+    see what there was, and the pipeline still reports the cut.
+    """
+
+    def __init__(self, head: bytes, rest: BinaryIO, error: BaseException | None = None) -> None:
         self._head = memoryview(head)
         self._rest = rest
+        self._error = error
 
     def readable(self) -> bool:
         return True
@@ -90,6 +95,9 @@ class PrefixedStream(io.RawIOBase):
             buffer[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -99,9 +107,12 @@ class PrefixedStream(io.RawIOBase):
         super().close()
 
 
-def read_up_to(stream: BinaryIO, size: int) -> bytes:
-    """Read ``size`` bytes, or fewer only at the end of the stream."""
-    parts: list[bytes] = []
+def read_up_to(stream: BinaryIO, size: int, parts: list[bytes] | None = None) -> bytes:
+    """Read ``size`` bytes, or fewer only at the end of the stream.
+
+    ``parts`` collects what was read, for a caller that wants it even if a read fails.
+    """
+    parts = [] if parts is None else parts
     want = size
     while want > 0:
         chunk = stream.read(want)
@@ -110,6 +121,12 @@ def read_up_to(stream: BinaryIO, size: int) -> bytes:
         parts.append(chunk)
         want -= len(chunk)
     return b"".join(parts)
+
+
+def pending_error(stream: BinaryIO) -> BaseException | None:
+    """The read failure ``sniff`` met in the head and nobody has met again yet, if any."""
+    raw = getattr(stream, "raw", None)
+    return raw._error if isinstance(raw, PrefixedStream) else None
 
 
 def is_seekable(stream: BinaryIO) -> bool:
@@ -127,8 +144,16 @@ def sniff(stream: BinaryIO, size: int = HEAD_SIZE) -> tuple[bytes, BinaryIO]:
         head = read_up_to(stream, size)
         stream.seek(start)
         return head, stream
-    head = read_up_to(stream, size)
-    return head, io.BufferedReader(PrefixedStream(head, stream), buffer_size=1 << 16)
+    parts: list[bytes] = []
+    error: Exception | None = None
+    try:
+        read_up_to(stream, size, parts)
+    except Exception as failure:
+        error = failure
+    head = b"".join(parts)
+    if error is not None and not head:
+        raise error
+    return head, io.BufferedReader(PrefixedStream(head, stream, error), buffer_size=1 << 16)
 
 
 def spool(stream: BinaryIO, memory_cap: int, byte_cap: int | None = None) -> BinaryIO:
@@ -140,19 +165,18 @@ def spool(stream: BinaryIO, memory_cap: int, byte_cap: int | None = None) -> Bin
     from scanner.errors import LimitExceeded
 
     out = tempfile.SpooledTemporaryFile(max_size=memory_cap, prefix="keyscan-")  # noqa: SIM115
-    copied = 0
-    while True:
-        chunk = stream.read(1 << 20)
-        if not chunk:
-            break
-        copied += len(chunk)
-        if byte_cap is not None and copied > byte_cap:
-            out.close()
-            raise LimitExceeded(f"member is larger than the {byte_cap:,}-byte limit")
-        out.write(chunk)
+    try:
+        copied = 0
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                break
+            copied += len(chunk)
+            if byte_cap is not None and copied > byte_cap:
+                raise LimitExceeded(f"member is larger than the {byte_cap:,}-byte limit")
+            out.write(chunk)
+    except BaseException:
+        out.close()  # the temp file goes with it
+        raise
     out.seek(0)
     return out  # type: ignore[return-value]
-
-
-def copy_stream(src: BinaryIO, dst: BinaryIO) -> None:
-    shutil.copyfileobj(src, dst, 1 << 20)

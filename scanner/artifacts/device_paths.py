@@ -66,20 +66,32 @@ def adb_member_to_device_path(member: str) -> str | None:
     return None
 
 
+# Top-level folders of shared storage: a zip of /sdcard starts with these.
+_SDCARD_TOP_FOLDERS = frozenset(
+    {"Android", "Download", "DCIM", "Documents", "MIUI", "Pictures", "TWRP", "freemyband"}
+)
+
+
 def storage_member_to_device_path(member: str) -> str | None:
     """Map a path from a TWRP data tar or a storage export to a device path.
 
     ``data/data/<pkg>/x`` stays; ``data/media/0/x`` and ``sdcard/x`` and ``storage/emulated/0/x``
     become ``/sdcard/x``; a bugreport's ``FS/data/...`` loses its ``FS`` prefix.
     """
-    path = member.lstrip("./").lstrip("/")
+    path = member.replace("\\", "/")
+    while path.startswith(("./", "/")):
+        path = path[2:] if path.startswith("./") else path[1:]
+    if path.startswith("../") or "/../" in path:
+        return None  # a hostile or odd name: no claim about where it lived
     if path.startswith("FS/"):
         path = path[3:]
     for prefix in ("data/media/0/", "storage/emulated/0/", "sdcard/", "media/0/"):
         if path.startswith(prefix):
             return "/sdcard/" + path[len(prefix) :]
-    if path.startswith(("data/", "Android/")):
-        return ("/sdcard/" if path.startswith("Android/") else "/") + path
+    if path.startswith("data/"):
+        return "/" + path
+    if path.split("/", 1)[0] in _SDCARD_TOP_FOLDERS:
+        return "/sdcard/" + path
     return None
 
 

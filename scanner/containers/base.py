@@ -16,8 +16,11 @@ class Container(ABC):
     """A format that holds files: detect it by its first bytes, then yield its members.
 
     ``walk`` yields child artifacts one by one; a forward-only child's stream is valid only
-    until the next one is asked for. Raise a ``ScanError`` for what stops the walk; the
-    pipeline reports it and keeps every member already yielded.
+    until the next one is asked for. A child marked ``reopenable`` must stay openable after
+    ``walk`` has ended (SQLite families are read when their directory is complete): only
+    files on the examiner's disk qualify; archive members are ``reopenable=False``.
+    Raise a ``ScanError`` for what stops the walk; the pipeline reports it and keeps every
+    member already yielded.
     """
 
     name: ClassVar[str]

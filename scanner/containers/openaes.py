@@ -1,16 +1,172 @@
-"""TWRP's OpenAES encryption (OAES messages).
+"""TWRP's OpenAES encryption: a sequence of independent 4096-byte OAES messages.
 
-Not yet implemented: detect() answers False so the registry can already name it.
+Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``), so
+the file is decrypted one message at a time, forward only. The key is the password laid
+over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF and no check value,
+so a password is accepted only when the first message decrypts to something a backup
+holds (gzip, tar, zip, ... or text): a wrong one is reported, never passed on as garbage.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
+import posixpath
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from construct import ConstructError
+from construct import Container as Parsed
+from Cryptodome.Cipher import AES
+from Cryptodome.Util.strxor import strxor
 
 from scanner.artifacts import Artifact
+from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
+from scanner.containers.tar import is_tar_header
 from scanner.context import ScanContext
+from scanner.errors import Corrupt, NeedsPassword, Truncated, Unsupported, WrongPassword
+from scanner.layouts.openaes import (
+    BLOCK_SIZE,
+    FLAG_PAD,
+    HEADER_SIZE,
+    IV_SIZE,
+    MESSAGE_SIZE,
+    OPTION_CBC,
+    OPTION_ECB,
+    OaesHeader,
+)
+
+# What the first plaintext bytes of a TWRP file (or anything someone encrypts) look like.
+_MAGICS: tuple[bytes, ...] = (
+    b"\x1f\x8b\x08",  # gzip, deflate: what TWRP encrypts when compression is on
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x28\xb5\x2f\xfd",  # zstd
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"SQLite format 3\x00",
+    b"ANDROID BACKUP\n",
+    b"OAES\x01\x02",
+)
+_MIN_TEXT = 64  # shorter random plaintext is too often printable by chance
+
+
+def oaes_key(password: str) -> bytes:
+    """TWRP's key: the password copied over 01..20, cut to 16/24/32 bytes by its length."""
+    raw = password.encode("utf-8")[:32]
+    buffer = bytearray(range(1, 33))
+    buffer[: len(raw)] = raw
+    size = 16 if len(raw) <= 16 else 24 if len(raw) <= 24 else 32
+    return bytes(buffer[:size])
+
+
+def _header(message: bytes, index: int) -> Parsed:
+    try:
+        header = OaesHeader.parse(message[:HEADER_SIZE])
+    except ConstructError as error:
+        raise Corrupt(f"OpenAES message {index} has no valid OAES header") from error
+    if header.options & (OPTION_CBC | OPTION_ECB) != OPTION_CBC:
+        raise Unsupported(f"OpenAES options {header.options:#06x}: only CBC (TWRP's) is supported")
+    return header
+
+
+_PREFIX = OaesHeader.build({"options": OPTION_CBC, "flags": 0, "reserved": bytes(7)})[:6]
+
+
+def _flags(message: bytes, index: int) -> int:
+    """The flags of a message header; a quick byte test first (construct is slow per 4 KiB)."""
+    if message[:6] == _PREFIX and message[6] & (OPTION_CBC | OPTION_ECB) == OPTION_CBC:
+        return message[8]
+    return int(_header(message, index).flags)  # the precise complaint
+
+
+def _unpad(plain: bytes) -> bytes | None:
+    """Strip OpenAES padding ``01 02 .. n`` (n = last byte, 1..16); None if it is not there."""
+    n = plain[-1] if plain else 0
+    if not 1 <= n <= BLOCK_SIZE or n > len(plain) or plain[-n:] != bytes(range(1, n + 1)):
+        return None
+    return plain[:-n]
+
+
+def _decrypt(message: bytes, ecb: Any, index: int) -> tuple[bytes, bool]:
+    """Plaintext of one message and whether its padding (if any) was valid.
+
+    CBC by hand (ECB, then XOR with the previous ciphertext block): one cipher object for
+    the whole file instead of one per 4 KiB message, three times faster.
+    """
+    flags = _flags(message, index)
+    body = message[HEADER_SIZE + IV_SIZE :]
+    if len(message) < HEADER_SIZE + IV_SIZE or len(body) % BLOCK_SIZE:
+        raise Truncated(f"OpenAES file ends inside message {index}")
+    previous = message[HEADER_SIZE : HEADER_SIZE + IV_SIZE] + body[:-BLOCK_SIZE]  # IV first
+    plain = strxor(ecb.decrypt(body), previous) if body else b""
+    if flags & FLAG_PAD:
+        unpadded = _unpad(plain)
+        return (plain, False) if unpadded is None else (unpadded, True)
+    return plain, True
+
+
+def _is_text(sample: bytes) -> bool:
+    try:
+        # Not final: the sample may cut a UTF-8 sequence in two.
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
+
+
+def plausible(plain: bytes, padding_ok: bool) -> bool:
+    """Does a decrypted first message look like a real file (so the password is right)?"""
+    if not padding_ok:
+        return False
+    if plain.startswith(_MAGICS) or is_tar_header(plain[:512]):
+        return True
+    return len(plain) >= _MIN_TEXT and _is_text(plain[:512])
+
+
+class OaesReader(io.RawIOBase):
+    """Decrypts OAES messages one by one as they are read (forward only)."""
+
+    def __init__(self, source: BinaryIO, key: bytes, first_plain: bytes) -> None:
+        self._source = source
+        self._ecb = AES.new(key, AES.MODE_ECB)
+        self._pending = memoryview(first_plain)
+        self._index = 1  # messages decrypted so far
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            if self._done:
+                return 0
+            message = read_up_to(self._source, MESSAGE_SIZE)
+            if len(message) < MESSAGE_SIZE:
+                self._done = True  # the last message is the only short one
+            if not message:
+                return 0
+            plain, padding_ok = _decrypt(message, self._ecb, self._index)
+            if not padding_ok:
+                raise Corrupt(f"OpenAES message {self._index} has broken padding")
+            self._index += 1
+            self._pending = memoryview(plain)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
+def _inner_name(artifact: Artifact) -> str:
+    base = artifact.name
+    if base.lower().endswith(".oaes") and len(base) > len(".oaes"):
+        return base[: -len(".oaes")]
+    return base + ".decrypted"  # TWRP keeps the plain name (data.ext4.win000)
 
 
 class OpenAes(Container):
@@ -18,7 +174,42 @@ class OpenAes(Container):
 
     @classmethod
     def detect(cls, head: bytes, artifact: Artifact) -> bool:
-        return False
+        if len(head) < HEADER_SIZE + IV_SIZE + BLOCK_SIZE or head[:4] != b"OAES":
+            return False
+        try:
+            header = OaesHeader.parse(head[:HEADER_SIZE])
+        except ConstructError:
+            return False
+        return header.flags in (0, FLAG_PAD)
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
-        return iter(())
+        first = read_up_to(stream, MESSAGE_SIZE)
+        key, plain = self._unlock(first, artifact.chain, ctx)
+        name = _inner_name(artifact)
+        device_path = (
+            posixpath.join(posixpath.dirname(artifact.device_path), name)
+            if artifact.device_path
+            else None
+        )
+        reader = io.BufferedReader(OaesReader(stream, key, plain), buffer_size=1 << 16)
+        yield artifact.child(name, lambda: reader, device_path=device_path, reopenable=False)
+
+    @staticmethod
+    def _unlock(first: bytes, chain: tuple[str, ...], ctx: ScanContext) -> tuple[bytes, bytes]:
+        """The key that turns the first message into a plausible file, and that plaintext."""
+        _header(first, 0)  # a bad header is corrupt, not a wrong password
+        tried = 0
+        for password in ctx.passwords(chain):
+            tried += 1
+            key = oaes_key(password)
+            plain, padding_ok = _decrypt(first, AES.new(key, AES.MODE_ECB), 0)
+            if plausible(plain, padding_ok):
+                return key, plain
+        if tried == 0:
+            raise NeedsPassword(
+                "TWRP-encrypted (OpenAES) file: give the backup password with --password, "
+                "--password-file or KEYSCAN_PASSWORD"
+            )
+        raise WrongPassword(
+            f"none of the {tried} passwords tried decrypts this OpenAES file to a known file type"
+        )

@@ -1,20 +1,40 @@
 """tar (ustar, GNU, pax), read in one forward pass with no rewinds.
 
-Used by adb backups, TWRP ``.win`` files and storage exports. Member names are mapped
-to device paths so the same extractors serve every kind of backup.
+Used by adb backups, TWRP ``.win`` files (GNU long names plus pax records such as
+``RHT.security.selinux`` or ``SCHILY.xattr.*``, which tarfile keeps in ``pax_headers``)
+and storage exports. Member names are mapped to device paths so the same extractors
+serve every kind of backup.
+
+tarfile is driven in stream mode (``r|``) with three guards of our own:
+- a member is skipped by reading forward in bounded chunks that notice the end of the
+  data, because tarfile's own skip loops once per 10 KiB over whatever size the header
+  claims (a 1 TB size field in a 1 KB file would spin for minutes);
+- header records (pax, GNU long names) are read through a byte budget, because tarfile
+  reads a record of the claimed size into memory in one piece;
+- the reason the archive ended is kept, so a stream cut at a member boundary is reported
+  as truncated instead of ending quietly;
+- pax record blocks are repaired before tarfile parses them (``repair_pax``): TWRP writes
+  records that newer tarfile versions reject.
 """
 
 from __future__ import annotations
 
+import re
 import tarfile
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, TypeVar
 
 from scanner.artifacts import Artifact
 from scanner.artifacts.device_paths import adb_member_to_device_path, storage_member_to_device_path
 from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, LimitExceeded, Truncated
+
+# The most one member's header records may take. Linux caps a file's xattrs at 64 KiB and
+# a path at 4 KiB; a record claiming more is hostile or broken.
+MAX_HEADER_BYTES = 8 << 20
+_SKIP_CHUNK = 1 << 20
+_T = TypeVar("_T")
 
 
 def is_tar_header(block: bytes) -> bool:
@@ -29,6 +49,149 @@ def is_tar_header(block: bytes) -> bool:
     return stored == computed
 
 
+def member_device_path(name: str) -> str | None:
+    """Where a member of a backup tar or zip lived on the phone, when its name tells."""
+    return adb_member_to_device_path(name) or storage_member_to_device_path(name)
+
+
+class _Source:
+    """The byte stream under tarfile: counts what it reads and enforces the header budget."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+        self.count = 0
+        self._cap: int | None = None
+
+    def header_budget(self) -> None:
+        self._cap = self.count + MAX_HEADER_BYTES
+
+    def unlimited(self) -> None:
+        self._cap = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self._cap is not None:
+            left = self._cap - self.count
+            if left <= 0:
+                raise LimitExceeded(
+                    f"tar header records longer than {MAX_HEADER_BYTES:,} bytes; "
+                    "the rest is skipped"
+                )
+            size = left if size < 0 else min(size, left)
+        data = self._inner.read(size)
+        self.count += len(data)
+        return data
+
+
+_PAX_LENGTH = re.compile(rb"(\d{1,20}) ")
+
+
+def _pax_record(body: bytes) -> bytes:
+    """``<length> <body>\n`` where the length counts its own digits."""
+    size = len(body) + 2
+    digits = len(str(size))
+    while len(str(size + digits)) != digits:
+        digits += 1
+    return b"%d %s\n" % (size + digits, body)
+
+
+def repair_pax(buf: bytes) -> bytes:
+    """Give TWRP's flag records an ``=``, so that every tarfile version accepts them.
+
+    TWRP's libtar writes ``ANDROID.user.default``, ``.inode_cache`` and
+    ``.inode_code_cache`` as bare ``<len> <keyword>\n`` records; newer tarfile (3.12.6+,
+    3.13) rejects the whole header for it, older versions garble the next keyword. Other
+    records are rewritten byte for byte; whatever does not parse is left for tarfile.
+    """
+    out: list[bytes] = []
+    pos = 0
+    while match := _PAX_LENGTH.match(buf, pos):
+        end = pos + int(match.group(1))
+        if end <= match.end() or end > len(buf) or buf[end - 1] != 0x0A:
+            break
+        body = buf[match.end() : end - 1]
+        out.append(_pax_record(body if b"=" in body else body + b"="))
+        pos = end
+    return b"".join(out) + buf[pos:]
+
+
+class _Replay:
+    """tarfile's stream, whose next read answers with bytes we already read (and fixed)."""
+
+    def __init__(self, first: bytes, stream: object) -> None:
+        self._first: bytes | None = first
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return self._stream.read(size)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)  # tell(), seek(): the real position
+
+
+class _TarInfo(tarfile.TarInfo):
+    def _proc_pax(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        # tarfile reads the whole record block with one read first: hand it the fixed one.
+        stream = tarfile_.fileobj
+        assert stream is not None
+        raw = stream.read(self._block(self.size))  # type: ignore[attr-defined]
+        tarfile_.fileobj = _Replay(repair_pax(raw), stream)  # type: ignore[assignment]
+        try:
+            return super()._proc_pax(tarfile_)  # type: ignore[misc, no-any-return]
+        finally:
+            tarfile_.fileobj = stream
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.HeaderError as error:
+            # tarfile ends the archive quietly on most header errors; keep why it ended.
+            if isinstance(tarfile_, _TarFile):
+                tarfile_.end_reason = error
+            raise
+
+
+class _TarFile(tarfile.TarFile):
+    end_reason: tarfile.HeaderError | None = None
+
+
+def _skip_to(archive: tarfile.TarFile, target: int, last_good: str) -> None:
+    """Read forward to ``target`` (tarfile's offset of the next header), noticing the end."""
+    stream = archive.fileobj  # tarfile's forward-only _Stream; tell() is its position
+    assert stream is not None
+    while (position := stream.tell()) < target:
+        want = min(target - position, _SKIP_CHUNK)
+        if len(stream.read(want)) < want:
+            raise Truncated(f"tar stream ends inside member {last_good}")
+
+
+def _end_problem(archive: _TarFile, last_good: str) -> Exception | None:
+    """Why the member list ended, when it was not the end-of-archive blocks."""
+    reason = archive.end_reason
+    if reason is None or isinstance(reason, tarfile.EOFHeaderError):
+        return None
+    if isinstance(reason, (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError)):
+        return Truncated(f"tar stream ends without its end-of-archive blocks after {last_good}")
+    return Corrupt(f"bad tar header after {last_good} ({reason}); the rest is skipped")
+
+
+def _headers(read: Callable[[], _T], where: str) -> _T:
+    """Run a tarfile call that reads headers, with its errors in our words."""
+    try:
+        return read()
+    except tarfile.ReadError as error:
+        if "unexpected end" in str(error) or "empty file" in str(error):
+            raise Truncated(f"tar stream ends early, after {where}") from error
+        raise Corrupt(f"bad tar header after {where}: {error}") from error
+    except EOFError as error:
+        raise Truncated(f"tar stream ends early, after {where}") from error
+    except RecursionError as error:
+        raise Corrupt(f"extended headers after {where} nest without end") from error
+
+
 class Tar(Container):
     name = "tar"
 
@@ -38,22 +201,27 @@ class Tar(Container):
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
         last_good = "(none)"
-        try:
-            archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 - closed below
-        except tarfile.ReadError as error:
-            raise Corrupt(f"not a readable tar: {error}") from error
+        source = _Source(stream)
+        source.header_budget()
+        archive = _headers(
+            lambda: _TarFile.open(fileobj=source, mode="r|", tarinfo=_TarInfo),  # type: ignore[arg-type]
+            "the start",
+        )
+        assert isinstance(archive, _TarFile)
         count = 0
         try:
             while True:
-                try:
-                    member = archive.next()
-                except (tarfile.ReadError, EOFError) as error:
-                    if "unexpected end" in str(error) or isinstance(error, EOFError):
-                        raise Truncated(
-                            f"tar stream ends early; last complete member: {last_good}"
-                        ) from error
-                    raise Corrupt(f"bad tar header after {last_good}: {error}") from error
+                if count:
+                    source.unlimited()
+                    _skip_to(archive, archive.offset, last_good)
+                archive.end_reason = None
+                source.header_budget()
+                member = _headers(archive.next, f"member {last_good}")
+                source.unlimited()
                 if member is None:
+                    problem = _end_problem(archive, last_good)
+                    if problem is not None:
+                        raise problem
                     return
                 count += 1
                 if count > ctx.limits.max_entries:
@@ -62,6 +230,7 @@ class Tar(Container):
                     )
                 if not member.isfile():
                     continue
+                last_good = member.name
                 if member.size > ctx.limits.max_member_bytes:
                     ctx.problem(
                         "limit",
@@ -79,10 +248,8 @@ class Tar(Container):
                     size=member.size,
                     mtime=float(member.mtime) if member.mtime else None,
                     mtime_source="tar member mtime",
-                    device_path=adb_member_to_device_path(member.name)
-                    or storage_member_to_device_path(member.name),
+                    device_path=member_device_path(member.name),
                     reopenable=False,
                 )
-                last_good = member.name
         finally:
             archive.close()

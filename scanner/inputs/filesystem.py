@@ -16,6 +16,7 @@ from scanner.artifacts import Artifact
 from scanner.artifacts.device_paths import storage_member_to_device_path
 from scanner.context import ScanContext
 from scanner.errors import Unreadable, Unsupported
+from scanner.inputs.twrp import verify_digests, verify_file
 
 
 def _file_artifact(
@@ -42,6 +43,7 @@ def open_input(path: Path, ctx: ScanContext) -> Iterator[Artifact]:
     if stat.S_ISDIR(st.st_mode):
         yield from _walk_folder(path, ctx)
     elif stat.S_ISREG(st.st_mode):
+        verify_file(path, ctx)
         yield _file_artifact(path, (str(path),), st, None)
     else:
         raise Unsupported("not a regular file or a folder (FIFO, socket or device)")
@@ -62,6 +64,7 @@ def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
         except OSError as error:
             ctx.problem("unreadable", (str(root), rel or "."), f"cannot list: {error.strerror}")
             return
+        verify_digests(folder, ctx, root)
         subfolders = []
         for entry in entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
