@@ -23,6 +23,9 @@ GADGETBRIDGE_DEFAULT_KEY = "0123456789@ABCDE"  # Gadgetbridge's placeholder, not
 _HEX32 = re.compile(r"(?:0[xX])?([0-9a-fA-F]{32})")
 _ACCOUNT_ID = re.compile(r"[1-9][0-9]{5,19}")
 _MAC = re.compile(r"([0-9A-Fa-f]{2})([:-])([0-9A-Fa-f]{2})(?:\2[0-9A-Fa-f]{2}){4}")
+_NAME_MAC = re.compile(
+    r"(?<![0-9A-Za-z])([0-9A-Fa-f]{2})([:_-])[0-9A-Fa-f]{2}(?:\2[0-9A-Fa-f]{2}){4}(?![0-9A-Za-z])"
+)
 _MODEL = re.compile(r"[a-z][a-z0-9]*(?:\.[a-z0-9_]+){2,}")
 WEARABLE_MODEL_PREFIXES = (
     "hmpace.",
@@ -99,14 +102,14 @@ def normalise_mac(value: object) -> str | None:
     return mac
 
 
-def find_macs(text: str) -> list[str]:
-    """Every MAC-shaped value in free text, normalised."""
-    out = []
-    for match in re.finditer(r"(?<![0-9A-Fa-f:])" + _MAC.pattern + r"(?![0-9A-Fa-f:])", text):
-        mac = normalise_mac(match.group(0))
-        if mac:
-            out.append(mac)
-    return out
+def mac_in_file_name(path: str) -> str | None:
+    """The MAC a file is named after (``device_<MAC>.json``, ``Export_preference_C8_0F_..``).
+
+    Context only: a name never decides a file's format.
+    """
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    match = _NAME_MAC.search(name)
+    return normalise_mac(match.group().replace("_", ":")) if match else None
 
 
 def looks_like_model(value: object) -> bool:

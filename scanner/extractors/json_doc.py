@@ -18,8 +18,9 @@ from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.context import ScanContext
 from scanner.extractors.base import Extractor, looks_like_text, make_candidate
+from scanner.extractors.fields import mac_in_file_name
 from scanner.extractors.json_walk import parse_json_text, walk_json
-from scanner.extractors.log import keys_in_text, line_time, mac_from_name, scan_lines
+from scanner.extractors.log import keys_in_text, line_time, scan_lines
 from scanner.model import Candidate, DeviceInfo
 
 _BOM = b"\xef\xbb\xbf"
@@ -85,7 +86,9 @@ class JsonDocument(Extractor):
 
     @staticmethod
     def _walk(artifact: Artifact, document: object) -> Iterator[Candidate]:
-        named = DeviceInfo(mac=mac_from_name(artifact))  # device_<MAC>.json: MAC in the name
+        named = DeviceInfo(
+            mac=mac_in_file_name(artifact.path)
+        )  # device_<MAC>.json: MAC in the name
         for hit in walk_json(document, outer=named):
             candidate = make_candidate(
                 artifact,

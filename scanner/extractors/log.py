@@ -9,7 +9,6 @@ listing two devices gives each key its own MAC.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from scanner.extractors.fields import (
     is_weak_field,
     is_wearable_model,
     looks_like_model,
+    mac_in_file_name,
     normalise_key,
     normalise_mac,
 )
@@ -65,10 +65,6 @@ _MI_LINE = re.compile(
 _OWN_TIME = "log line time (local, no zone)"
 # A line without a time continues the entry above it (a multi-line message or dump).
 _ENTRY_TIME = "log line time of the entry above (local, no zone)"
-# Device folder names in file names: devicesettings_<MAC>.xml, Export_preference_C8_0F_..
-_NAME_MAC = re.compile(
-    r"(?<![0-9A-Za-z])([0-9A-Fa-f]{2})([:_-])[0-9A-Fa-f]{2}(?:\2[0-9A-Fa-f]{2}){4}(?![0-9A-Za-z])"
-)
 
 
 @dataclass(frozen=True)
@@ -81,12 +77,6 @@ class TextKey:
     end: int
     device: DeviceInfo
     wearable_context: bool
-
-
-def mac_from_name(artifact: Artifact) -> str | None:
-    """The MAC a file is named after (``device_<MAC>.json``), never its format."""
-    match = _NAME_MAC.search(posixpath.basename(artifact.path.replace("\\", "/")))
-    return normalise_mac(match.group().replace("_", ":")) if match else None
 
 
 def line_time(text: bytes) -> datetime | None:
@@ -234,7 +224,7 @@ def _windows(stream: BinaryIO) -> Iterator[tuple[int, bytes, int, bool]]:
 
 def scan_lines(artifact: Artifact, stream: BinaryIO, method: str = "log") -> Iterator[Candidate]:
     """Candidates from every line of a text stream (logs, tool output, unparsable JSON/XML)."""
-    named = DeviceInfo(mac=mac_from_name(artifact))
+    named = DeviceInfo(mac=mac_in_file_name(artifact.path))
     tool = ToolOutput(freemyband=in_freemyband_folder(artifact))
     entry_head = b""  # start of the last line shaped like a Mi Fitness line
     entry_times: dict[bytes, datetime | None] = {}  # parsed lazily: only lines with keys
@@ -304,6 +294,5 @@ __all__ = [
     "TextKey",
     "keys_in_text",
     "line_time",
-    "mac_from_name",
     "scan_lines",
 ]

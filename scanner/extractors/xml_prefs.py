@@ -29,12 +29,13 @@ from scanner.extractors.fields import (
     epoch_to_datetime,
     is_key_field,
     looks_like_model,
+    mac_in_file_name,
     normalise_account_id,
     normalise_key,
     normalise_mac,
 )
 from scanner.extractors.json_walk import parse_json_text, walk_json
-from scanner.extractors.log import keys_in_text, mac_from_name, scan_lines
+from scanner.extractors.log import keys_in_text, scan_lines
 from scanner.model import Candidate, DeviceInfo
 
 _BOM = b"\xef\xbb\xbf"
@@ -141,7 +142,7 @@ class XmlPrefs(Extractor):
 
     @staticmethod
     def _walk(artifact: Artifact, root: ET.Element) -> Iterator[Candidate]:
-        named = mac_from_name(artifact)
+        named = mac_in_file_name(artifact.path)
         if len(root) == 0:  # a document that is one element: <authKey>…</authKey>
             yield from _candidates(artifact, root, _tag(root), _Context(root, named))
         stack: list[tuple[ET.Element, str]] = [(root, "")]
