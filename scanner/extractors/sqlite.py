@@ -1,25 +1,64 @@
 """SQLite databases with their -wal and -journal companions.
 
-Not yet implemented: ``role`` answers None so the pipeline can already call it.
+A family (a database and the companions beside it) is read as up to three views, each a
+database image built in memory and opened with ``Connection.deserialize()`` (opening the
+evidence path would write -shm/-wal files beside it):
+
+- the main file as it is: method "sqlite";
+- the main file with the WAL's committed frames applied: what the app last saw; values
+  not in the main view (a changed key, a new row) have method "wal";
+- the main file with a hot journal rolled back: the state before the interrupted
+  transaction; values not in the main view have method "journal".
+
+Rows are read by ``sqlite_rows``; images are built by ``sqlite_wal``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
-from scanner.model import Candidate
+from scanner.errors import Corrupt, ScanError, Truncated
+from scanner.extractors.base import make_candidate
+from scanner.extractors.sqlite_rows import SQLITE_ERRORS, Finding, ImageReport, read_image
+from scanner.extractors.sqlite_wal import (
+    apply_wal,
+    prepare_main,
+    read_journal,
+    read_wal,
+    roll_back,
+    valid_page_size,
+)
+from scanner.layouts.sqlite import (
+    JOURNAL_MAGIC,
+    SQLITE_MAGIC,
+    WAL_FORMAT_VERSION,
+    WAL_MAGIC_BE,
+    WAL_MAGIC_LE,
+)
+from scanner.model import Candidate, DeviceInfo
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-WAL_MAGICS = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
-JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
+log = logging.getLogger("keyscan")
+
+WAL_MAGICS = (WAL_MAGIC_LE.to_bytes(4, "big"), WAL_MAGIC_BE.to_bytes(4, "big"))
 
 
 def role(head: bytes) -> str | None:
-    """"db", "wal" or "journal" by the first bytes; None for anything else."""
+    """ "db", "wal" or "journal" by its first bytes; None for anything else."""
+    if head.startswith(SQLITE_MAGIC):
+        return "db"
+    if len(head) >= 12 and head[:4] in WAL_MAGICS:
+        version, page_size = struct.unpack_from(">II", head, 4)
+        if version == WAL_FORMAT_VERSION and valid_page_size(page_size):
+            return "wal"
+        return None
+    if head.startswith(JOURNAL_MAGIC):
+        return "journal"
     return None
 
 
@@ -55,5 +94,131 @@ class Family:
     journal: Member | None = None
 
 
+class _FamilyReader:
+    """The state shared by the views of one family."""
+
+    def __init__(self, ctx: ScanContext) -> None:
+        self.ctx = ctx
+        self.seen: set[tuple[str, str]] = set()  # identities found in the main view
+        self.hinted: set[DeviceInfo] = set()
+
+    def view(
+        self, artifact: Artifact, image: bytearray, method: str, report: ImageReport
+    ) -> Iterator[Candidate]:
+        """Candidates of one image; a companion view reports only what the main one lacks."""
+        for finding in read_image(image, report):
+            if method == "sqlite":
+                self.seen.add(finding.identity)
+            elif finding.identity in self.seen:
+                continue
+            candidate = _candidate(artifact, finding, method)
+            if candidate is not None:
+                yield candidate
+        for hint in report.hints:
+            if hint not in self.hinted:
+                self.hinted.add(hint)
+                self.ctx.hint(hint)
+
+
+def _candidate(artifact: Artifact, finding: Finding, method: str) -> Candidate | None:
+    return make_candidate(
+        artifact,
+        key=finding.key,
+        field=finding.field,
+        where=finding.where,
+        method=method,
+        device=finding.device,
+        timestamp=finding.timestamp,
+        timestamp_source=finding.timestamp_source,
+        wearable_context=finding.wearable,
+    )
+
+
+def _unread_tables(report: ImageReport) -> str:
+    shown = "; ".join(report.failures[:3])
+    more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""
+    return f"some tables could not be read to the end: {shown}{more}"
+
+
 def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
-    return iter(())
+    """Candidates of a database family, main view first; see the module docstring.
+
+    Trouble with a companion is reported on the companion and the rest goes on; trouble
+    with the main file is raised at the end, after the companions were read.
+    """
+    reader = _FamilyReader(ctx)
+    cap = ctx.limits.max_sqlite_bytes
+    base: bytearray | None = None
+    page_size: int | None = None
+    main_error: ScanError | None = None
+    if family.db is not None:
+        try:
+            main = prepare_main(family.db.read_all(cap), cap)
+            base, page_size = main.image, main.page_size
+            report = ImageReport()
+            yield from reader.view(family.db.artifact, base, "sqlite", report)
+            if main.truncated:
+                main_error = Truncated(main.truncated)
+            elif report.failures:
+                main_error = Corrupt(_unread_tables(report))
+        except ScanError as error:  # the companions may still be readable
+            main_error = error
+        except SQLITE_ERRORS as error:
+            main_error = Corrupt(f"SQLite cannot read it: {error}")
+    if family.wal is not None:
+
+        def with_wal(data: bytes) -> bytearray | None:
+            wal = read_wal(data)
+            _check_page_size(wal.page_size, page_size)
+            return apply_wal(base, data, wal)
+
+        yield from _companion(family.wal, "wal", with_wal, base is not None, reader)
+    if family.journal is not None:
+
+        def rolled_back(data: bytes) -> bytearray | None:
+            journal = read_journal(data)
+            _check_page_size(journal.page_size, page_size)
+            return roll_back(base, journal)
+
+        yield from _companion(family.journal, "journal", rolled_back, base is not None, reader)
+    if main_error is not None:
+        raise main_error
+
+
+def _check_page_size(companion: int, database: int | None) -> None:
+    if database is not None and companion != database:
+        raise Corrupt(
+            f"its page size ({companion}) is not the database's ({database}):"
+            " it belongs to another database"
+        )
+
+
+def _companion(
+    member: Member,
+    method: str,
+    build: Callable[[bytes], bytearray | None],
+    has_main: bool,
+    reader: _FamilyReader,
+) -> Iterator[Candidate]:
+    """One companion's view. Its own damage is a problem on its own provenance; a view
+    built without a main file is best effort and fails quietly."""
+    ctx, chain = reader.ctx, member.artifact.chain
+    try:
+        image = build(member.read_all(ctx.limits.max_sqlite_bytes))
+    except ScanError as error:
+        ctx.report(error, chain)
+        return
+    if image is None:
+        log.debug("%s: nothing committed to apply", " > ".join(chain))
+        return
+    report = ImageReport()
+    try:
+        yield from reader.view(member.artifact, image, method, report)
+    except (ScanError, *SQLITE_ERRORS) as error:
+        if not has_main:
+            log.debug("%s: no usable image from it alone: %s", " > ".join(chain), error)
+            return
+        ctx.report(error if isinstance(error, ScanError) else Corrupt(str(error)), chain)
+        return
+    if report.failures and has_main:
+        ctx.problem("corrupt", chain, _unread_tables(report))

@@ -1,0 +1,297 @@
+"""Every table and row of a database image: key columns, JSON columns, row context.
+
+Generic on purpose (where-keys-live.md: the vendors' other columns are undocumented): a
+key is a key-field column or a key field inside JSON text; the device around it is found
+by the SHAPE of the row's values (a MAC, a model code, an epoch), not by column names,
+except that a name is taken from a name-like column and times prefer time-like columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scanner.errors import Corrupt
+from scanner.extractors.fields import (
+    epoch_to_datetime,
+    is_key_field,
+    is_wearable_model,
+    looks_like_model,
+    normalise_account_id,
+    normalise_key,
+    normalise_mac,
+)
+from scanner.extractors.json_walk import parse_json_text, walk_json
+from scanner.model import DeviceInfo
+
+log = logging.getLogger("keyscan")
+
+# Folded column names that hold a device's name, best first.
+_NAME_COLUMNS = ("devicename", "name", "alias", "displayname", "nickname", "productname")
+_TIME_WORDS = ("time", "date", "bind")
+_MAC_WORDS = ("mac", "address", "identifier")
+# Android databases declare these collations; SQLite needs them only to compare, but an
+# index or view using one must still compile.
+_ANDROID_COLLATIONS = ("LOCALIZED", "UNICODE", "PHONEBOOK")
+# A row can hold a key only if a key column is set or some text contains a key field
+# name (in JSON), and can be a hint only with a MAC-shaped value: SQLite skips the other
+# rows itself, which matters for tables of millions of activity rows. The LIKE patterns
+# are a superset of fields.is_key_field names (LIKE ignores ASCII case); Python decides.
+_KEYISH_LIKE = ("%auth%key%", "%encrypt%key%", "%token%")
+_KEYISH = re.compile(r"auth.*key|encrypt.*key|token", re.IGNORECASE | re.DOTALL)
+_MAC_LIKE = ("__:__:__:__:__:__", "__-__-__-__-__-__")
+# What SQLite raises on damaged pages; a damaged schema can also give an error message
+# (or a column name) that is not UTF-8, which Python then fails to decode.
+SQLITE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _compare(left: str, right: str) -> int:
+    return (left > right) - (left < right)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A key-shaped value under a key field in one row, with the row's device context."""
+
+    table: str
+    row: str  # "rowid 3", or "row 3" in a WITHOUT ROWID table
+    column: str
+    json_path: str | None  # "$.auth_key" for a key inside a JSON text column
+    key: str
+    field: str
+    device: DeviceInfo
+    timestamp: datetime | None
+    timestamp_source: str | None
+    wearable: bool
+
+    @property
+    def where(self) -> str:
+        """The last provenance step: ``DEVICE rowid 1 column AUTHKEY [$.path]``."""
+        place = f"{self.table} {self.row} column {self.column}"
+        return f"{place} {self.json_path}" if self.json_path else place
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """Same place, same value: how a WAL or journal view is compared with the main one."""
+        return (self.where, self.key)
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    device: DeviceInfo
+    timestamp: datetime | None
+    timestamp_source: str | None
+    wearable: bool
+
+
+class _Columns:
+    """What the column names of one table suggest, worked out once per table."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        folded = [_fold(name) for name in names]
+        self.key = [is_key_field(name) for name in names]
+        self.timeish = [any(word in f for word in _TIME_WORDS) for f in folded]
+        self.macish = [any(word in f for word in _MAC_WORDS) for f in folded]
+        self.modelish = ["model" in f for f in folded]
+        self.name_order = sorted(
+            (i for i, f in enumerate(folded) if f in _NAME_COLUMNS),
+            key=lambda i: _NAME_COLUMNS.index(folded[i]),
+        )
+
+
+def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
+    texts = [(i, v.strip()) for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+    macs = [(not columns.macish[i], i, mac) for i, v in texts if (mac := normalise_mac(v))]
+    mac = min(macs)[2] if macs else None
+    model = next((v for i, v in texts if columns.modelish[i] and looks_like_model(v)), None)
+    model = model or next((v for _, v in texts if looks_like_model(v)), None)
+    name = next(
+        (v for i in columns.name_order for j, v in texts if j == i and not normalise_mac(v)), None
+    )
+    wearable = any(is_wearable_model(v) for _, v in texts)
+    # Times: epoch-shaped values, newest first, from time-like columns if any have one.
+    preferred: list[tuple[datetime, str]] = []
+    others: list[tuple[datetime, str]] = []
+    for i, value in enumerate(values):
+        if columns.timeish[i]:
+            moment = epoch_to_datetime(value)
+            if moment:
+                preferred.append((moment, columns.names[i]))
+        elif isinstance(value, int) and (moment := epoch_to_datetime(value)):
+            others.append((moment, columns.names[i]))
+    newest = max(preferred or others, default=None)
+    return _RowContext(
+        device=DeviceInfo(mac=mac, name=name, model=model),
+        timestamp=newest[0] if newest else None,
+        timestamp_source=f"row column {newest[1]}" if newest else None,
+        wearable=wearable,
+    )
+
+
+def _column_key(column: str, value: object) -> str | None:
+    key = normalise_key(value)
+    if key is None and _fold(column) == "authkey" and not isinstance(value, bytes):
+        key = normalise_account_id(value)  # Mi Watch Lite / Color Sport: the account id
+    return key
+
+
+def _json_value(value: object) -> object | None:
+    """The parsed value of JSON text that names a key field somewhere, else None."""
+    if isinstance(value, bytes) and value.lstrip()[:1] in (b"{", b"["):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str) or not _KEYISH.search(value):
+        return None
+    return parse_json_text(value)
+
+
+def _row_findings(
+    table: str, row: str, columns: _Columns, values: Sequence[object]
+) -> tuple[list[Finding], _RowContext | None]:
+    found: list[Finding] = []
+    context: _RowContext | None = None
+    for index, value in enumerate(values):
+        column = columns.names[index]
+        key = _column_key(column, value) if columns.key[index] else None
+        parsed = None if key is not None else _json_value(value)
+        if key is None and parsed is None:
+            continue
+        context = context or _row_context(columns, values)
+        if key is not None:
+            found.append(
+                Finding(table, row, column, None, key, column, context.device,
+                        context.timestamp, context.timestamp_source, context.wearable)
+            )  # fmt: skip
+            continue
+        for hit in walk_json(parsed, outer=context.device):
+            if hit.timestamp is not None:
+                moment, source = hit.timestamp, f"row column {column} JSON {hit.timestamp_field}"
+            else:
+                moment, source = context.timestamp, context.timestamp_source
+            found.append(
+                Finding(table, row, column, hit.path, hit.key, hit.field, hit.device, moment,
+                        source, hit.wearable_context or context.wearable)
+            )  # fmt: skip
+    return found, context
+
+
+@dataclass
+class ImageReport:
+    """What reading one image left besides findings."""
+
+    hints: list[DeviceInfo] = field(default_factory=list)  # MAC + name rows without a key
+    failures: list[str] = field(default_factory=list)  # tables that could not be read to the end
+
+
+def open_image(image: bytes | bytearray) -> sqlite3.Connection:
+    """An in-memory connection over a copy of ``image``: never a file beside the evidence."""
+    connection = sqlite3.connect(":memory:")
+    connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    for name in _ANDROID_COLLATIONS:
+        connection.create_collation(name, _compare)
+    try:
+        connection.deserialize(image)
+        connection.execute("PRAGMA query_only = 1")
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except SQLITE_ERRORS as error:
+        connection.close()
+        raise Corrupt(f"SQLite cannot read it: {error}") from error
+    return connection
+
+
+def _where(columns: _Columns) -> str:
+    """The SQL filter for rows that may hold a key (or a hint, in tables with names)."""
+    terms = []
+    for index, name in enumerate(columns.names):
+        column = _quote(name)
+        if columns.key[index]:
+            terms.append(f"{column} IS NOT NULL")
+        likes = " OR ".join(f"{column} LIKE '{pattern}'" for pattern in _KEYISH_LIKE)
+        terms.append(f"(typeof({column}) IN ('text', 'blob') AND ({likes}))")
+        if columns.name_order:
+            terms += [f"trim({column}) LIKE '{pattern}'" for pattern in _MAC_LIKE]
+    return " OR ".join(terms) or "0"
+
+
+def _select(connection: sqlite3.Connection, what: str, table: str) -> sqlite3.Cursor:
+    source = f"SELECT {what} FROM {_quote(table)}"
+    if what == "*":  # WITHOUT ROWID: rows are numbered in order, so every row is read
+        return connection.execute(source)
+    columns = _Columns([d[0] for d in connection.execute(f"{source} LIMIT 0").description])
+    try:
+        return connection.execute(f"{source} WHERE {_where(columns)}")
+    except sqlite3.OperationalError as error:
+        if "too large" not in str(error) and "too long" not in str(error):
+            raise
+        return connection.execute(source)  # a very wide table: no filter, Python decides
+
+
+def _table_rows(
+    connection: sqlite3.Connection, table: str
+) -> Iterator[tuple[str, list[str], tuple[object, ...]]]:
+    try:
+        cursor = _select(connection, "_rowid_, *", table)
+        with_rowid = True
+    except sqlite3.OperationalError as error:
+        if "_rowid_" not in str(error):
+            raise
+        cursor = _select(connection, "*", table)  # WITHOUT ROWID: no row numbers
+        with_rowid = False
+    names = [d[0] for d in cursor.description][1 if with_rowid else 0 :]
+    for ordinal, row in enumerate(cursor, 1):
+        if with_rowid:
+            yield f"rowid {row[0]}", names, row[1:]
+        else:
+            yield f"row {ordinal}", names, row
+
+
+def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Finding]:
+    """Every finding in every row of every table; Corrupt if the schema is unreadable.
+
+    A table that breaks part-way keeps the rows read before the break (``report.failures``).
+    """
+    connection = open_image(image)
+    try:
+        try:
+            tables = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid"
+                )
+            ]
+        except SQLITE_ERRORS as error:
+            raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
+        for table in tables:
+            if table.startswith("sqlite_"):
+                continue  # SQLite's own bookkeeping
+            columns: _Columns | None = None
+            try:
+                for row, names, values in _table_rows(connection, table):
+                    if columns is None:
+                        columns = _Columns(names)
+                    found, context = _row_findings(table, row, columns, values)
+                    yield from found
+                    if not found and columns.name_order:
+                        context = context or _row_context(columns, values)
+                        if context.device.mac and context.device.name:
+                            report.hints.append(context.device)
+            except SQLITE_ERRORS as error:
+                log.debug("table %s: %s", table, error)
+                report.failures.append(f"table {table}: {error}")
+    finally:
+        connection.close()
