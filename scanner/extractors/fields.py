@@ -89,6 +89,15 @@ def normalise_account_id(value: object) -> str | None:
     return text if _ACCOUNT_ID.fullmatch(text) else None
 
 
+def key_for_field(field: str, value: object) -> str | None:
+    """The key a key field holds: 32 hex, or (``authkey`` only) a decimal account id, the key
+    of Mi Watch Lite / Color Sport. None for anything else."""
+    key = normalise_key(value)
+    if key is None and _fold(field) == "authkey" and not isinstance(value, bytes):
+        key = normalise_account_id(value)
+    return key
+
+
 def normalise_mac(value: object) -> str | None:
     """``aa-bb-cc-dd-ee-ff`` / ``AA:BB:..`` -> ``AA:BB:CC:DD:EE:FF``; None if not a MAC."""
     if not isinstance(value, str):

@@ -17,9 +17,8 @@ from scanner.extractors.fields import (
     epoch_to_datetime,
     is_key_field,
     is_wearable_model,
+    key_for_field,
     looks_like_model,
-    normalise_account_id,
-    normalise_key,
     normalise_mac,
 )
 from scanner.model import DeviceInfo
@@ -92,10 +91,7 @@ def _context_of(obj: dict[str, object], outer: _Context) -> _Context:
 def _key_value(field: str, value: object) -> str | None:
     if isinstance(value, dict):  # Gadgetbridge: {"authkey": {"type": "String", "value": "0x.."}}
         value = value.get("value")
-    key = normalise_key(value)
-    if key is None and _fold(field) == "authkey":
-        key = normalise_account_id(value)  # Mi Watch Lite / Color Sport use the account id
-    return key
+    return key_for_field(field, value)
 
 
 def walk_json(
@@ -105,9 +101,7 @@ def walk_json(
     yield from _walk(value, path, _Context(device=outer or DeviceInfo()), depth)
 
 
-def _walk(
-    value: object, path: str, ctx: _Context, depth: int, level: int = 0
-) -> Iterator[JsonHit]:
+def _walk(value: object, path: str, ctx: _Context, depth: int, level: int = 0) -> Iterator[JsonHit]:
     if level > _MAX_DEPTH:
         return
     if isinstance(value, list):

@@ -20,9 +20,8 @@ from scanner.extractors.fields import (
     epoch_to_datetime,
     is_key_field,
     is_wearable_model,
+    key_for_field,
     looks_like_model,
-    normalise_account_id,
-    normalise_key,
     normalise_mac,
 )
 from scanner.extractors.json_walk import parse_json_text, walk_json
@@ -141,13 +140,6 @@ def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
     )
 
 
-def _column_key(column: str, value: object) -> str | None:
-    key = normalise_key(value)
-    if key is None and _fold(column) == "authkey" and not isinstance(value, bytes):
-        key = normalise_account_id(value)  # Mi Watch Lite / Color Sport: the account id
-    return key
-
-
 def _json_value(value: object) -> object | None:
     """The parsed value of JSON text that names a key field somewhere, else None."""
     if isinstance(value, bytes) and value.lstrip()[:1] in (b"{", b"["):
@@ -167,7 +159,7 @@ def _row_findings(
     context: _RowContext | None = None
     for index, value in enumerate(values):
         column = columns.names[index]
-        key = _column_key(column, value) if columns.key[index] else None
+        key = key_for_field(column, value) if columns.key[index] else None
         parsed = None if key is not None else _json_value(value)
         if key is None and parsed is None:
             continue
