@@ -63,10 +63,13 @@ def problems_at(ctx: ScanContext, provenance: tuple[str, ...]) -> Iterator[None]
 
 
 class _Families:
-    """SQLite files of one container level, held until their directory is complete.
+    """SQLite files of one container level, held until their family is complete.
 
-    Forward-only members are spooled (one database family at a time, normally);
-    re-openable ones are simply reopened when the family is read.
+    A family (database + ``-wal`` or ``-journal``) is read as soon as it has a database and
+    a companion, else when its directory is done. Forward-only members are spooled: the
+    first one pending may use memory, any further ones go to a private temporary file,
+    so at most one database is held in memory at a time. Re-openable members are simply
+    reopened when the family is read.
     """
 
     def __init__(self, ctx: ScanContext) -> None:
@@ -74,23 +77,28 @@ class _Families:
         self.directory: str | None = None
         self.families: dict[str, sqlite.Family] = {}
 
-    def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], object]) -> None:
-        path = artifact.path
-        base = path
+    def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:
+        base = artifact.path
         for suffix in ("-wal", "-journal"):
             if kind != "db" and base.endswith(suffix):
                 base = base[: -len(suffix)]
+        if base in self.families and getattr(self.families[base], kind) is not None:
+            self._read(base)  # the same file twice (an appended tar): read the first one now
         family = self.families.setdefault(base, sqlite.Family())
-        if artifact.reopenable:
-            member = sqlite.Member(artifact, None)
-        else:
-            member = sqlite.Member(
-                artifact,
-                spool(
-                    stream_source(), self.ctx.limits.spool_memory, self.ctx.limits.max_sqlite_bytes
-                ),  # type: ignore[arg-type]
-            )
-        setattr(family, kind, member)
+        stream = None
+        if not artifact.reopenable:
+            memory = 1 if self._spooled() else self.ctx.limits.spool_memory
+            stream = spool(stream_source(), memory, self.ctx.limits.max_sqlite_bytes)
+        setattr(family, kind, sqlite.Member(artifact, stream))
+        if family.db is not None and (family.wal is not None or family.journal is not None):
+            self._read(base)
+
+    def _spooled(self) -> bool:
+        return any(
+            member is not None and member.stream is not None
+            for family in self.families.values()
+            for member in (family.db, family.wal, family.journal)
+        )
 
     def next_artifact(self, artifact: Artifact) -> None:
         directory = posixpath.dirname(artifact.path)
@@ -98,18 +106,22 @@ class _Families:
             self.flush()
             self.directory = directory
 
-    def flush(self) -> None:
-        for base in sorted(self.families):
-            family = self.families[base]
-            main = family.db or family.wal or family.journal
-            assert main is not None
+    def _read(self, base: str) -> None:
+        family = self.families.pop(base)
+        main = family.db or family.wal or family.journal
+        assert main is not None
+        try:
             with problems_at(self.ctx, main.artifact.chain):
                 for candidate in sqlite.extract_family(family, self.ctx):
                     self.ctx.add(candidate)
+        finally:
             for member in (family.db, family.wal, family.journal):
                 if member is not None and member.stream is not None:
                     member.stream.close()
-        self.families.clear()
+
+    def flush(self) -> None:
+        for base in sorted(self.families):
+            self._read(base)
 
 
 def _walk(artifacts: Iterable[Artifact], ctx: ScanContext) -> None:
