@@ -1,16 +1,375 @@
-"""Android backups (adb backup .ab), versions 1-5, plain, compressed or AES-256.
+"""Android backups (``adb backup`` ``.ab``), versions 1-5, plain, zlib-compressed or AES-256.
 
-Not yet implemented: detect() answers False so the registry can already name it.
+One forward pass, in bounded memory: file -> AES-256-CBC (``adb_crypto``) -> zlib -> tar
+(``containers/tar.py``), whose members are yielded one by one with their device paths.
+The header is parsed from a bounded prefix (``layouts/android_backup.py``).
+
+Damage is reported only after the tar has given every member it still can: the body stream
+never raises in the middle (tarfile would turn that into a vague error, or end quietly); it
+records what went wrong and ends, the tar reader says where its data stopped (inside which
+member), and ``walk_body`` raises the body's problem with the tar's words. Kinds:
+``truncated`` (the zlib stream, the AES data or the tar ends early; a final AES block with
+bad padding is dropped and counts as a cut when the tar is incomplete), ``corrupt`` (bad
+header fields, bad zlib data, bad final padding after a complete tar, data after the end of
+the zlib stream or of the tar), ``unsupported`` (version > 5, unknown cipher),
+``needs-password`` / ``wrong-password`` (``adb_crypto.unlock``).
+
+An app that forbids backups (``allowBackup=false``) leaves a bare header, or a header and an
+empty tar. That is reported as kind ``unreadable`` with "no app data": nothing is damaged
+(not ``corrupt``) and the format is understood (not ``unsupported``), but no app data can
+be read from this file, and the input does not count as read.
+
+Known gap: tarfile reads ahead in 10 KiB records, so garbage written right after the tar's
+end-of-archive blocks is noticed only past that read-ahead.
 """
 
 from __future__ import annotations
 
+import io
+import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO, cast
+
+from construct import ConstructError, StreamError
 
 from scanner.artifacts import Artifact
+from scanner.artifacts.artifact import read_up_to
+from scanner.containers.adb_crypto import AesParams, CbcDecryptor, unlock
 from scanner.containers.base import Container
+from scanner.containers.tar import Tar
 from scanner.context import ScanContext
+from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unsupported
+from scanner.layouts.android_backup import AES_256, MAGIC, AndroidBackupHeader
+
+HEADER_LIMIT = 8192  # real headers are 24-520 bytes
+# Pieces stay below glibc's initial mmap threshold (128 KiB): larger short-lived buffers
+# are mapped and unmapped on every step, which costs a page fault per 4 KiB.
+SOURCE_CHUNK = 64 * 1024  # bytes read from the file (and decrypted) per step
+INFLATE_PIECE = 16 * 1024  # compressed bytes fed to zlib per step
+OUT_CHUNK = 1 << 20  # most bytes inflated per step (bounds memory on highly compressed data)
+TAR_BLOCK = 512
+MAX_ROUNDS = 1_000_000  # AOSP uses 10000; a huge count is damage (and would hang the scan)
+NO_APP_DATA = (
+    "no app data: the app forbids backups (allowBackup=false); the backup holds only a header"
+)
+
+
+@dataclass(frozen=True)
+class AdbHeader:
+    version: int
+    compressed: bool
+    aes: AesParams | None
+    size: int  # the body starts at this offset of the header's bytes
+
+
+def header_problem(error: ConstructError, at_eof: bool, what: str) -> ScanError:
+    """A construct failure in a text header, as a problem kind with plain words."""
+    path = (error.path or "").replace("(parsing)", "").strip(" ->")
+    field = path.replace(" -> ", ".") or "start"
+    if isinstance(error, StreamError):
+        if at_eof:
+            return Truncated(f"the {what} header ends early (at field {field})")
+        return Corrupt(
+            f"the {what} header has no line end in {HEADER_LIMIT:,} bytes (field {field})"
+        )
+    detail = str(error).split("\n", 1)[-1]
+    return Corrupt(f"bad {what} header field {field}: {detail}")
+
+
+def parse_header(prefix: bytes, at_eof: bool) -> AdbHeader:
+    """The header at the start of ``prefix``; ``at_eof``: the file ends within ``prefix``."""
+    try:
+        parsed = AndroidBackupHeader.parse(prefix)
+    except ConstructError as error:
+        raise header_problem(error, at_eof, "Android backup") from error
+    version = parsed.version
+    if version < 1:
+        raise Corrupt(f"version {version} is not an Android backup version")
+    if version > 5:
+        raise Unsupported(
+            f"Android backup version {version} is newer than the versions 1-5 keyscan reads"
+        )
+    if parsed.compressed not in (0, 1):
+        raise Corrupt(f"the compressed flag is {parsed.compressed}, not 0 or 1")
+    if parsed.encryption not in ("none", AES_256):
+        raise Unsupported(
+            f"unknown encryption {parsed.encryption!r} (keyscan reads none and AES-256)"
+        )
+    aes = _check_aes(parsed.aes) if parsed.aes is not None else None
+    return AdbHeader(version, bool(parsed.compressed), aes, parsed.header_size)
+
+
+def _check_aes(fields: object) -> AesParams:
+    params = AesParams(
+        user_salt=fields.user_salt,  # type: ignore[attr-defined]
+        checksum_salt=fields.checksum_salt,  # type: ignore[attr-defined]
+        rounds=fields.rounds,  # type: ignore[attr-defined]
+        user_iv=fields.user_iv,  # type: ignore[attr-defined]
+        master_key_blob=fields.master_key_blob,  # type: ignore[attr-defined]
+    )
+    # AOSP always writes these sizes (PBKDF2_SALT_SIZE 512 bits, one AES block of IV).
+    for name, value, size in (
+        ("user password salt", params.user_salt, 64),
+        ("master key checksum salt", params.checksum_salt, 64),
+        ("user key IV", params.user_iv, 16),
+    ):
+        if len(value) != size:
+            raise Corrupt(f"the {name} is {len(value)} bytes, not {size}: the header is damaged")
+    if not 1 <= params.rounds <= MAX_ROUNDS:
+        raise Corrupt(f"PBKDF2 round count {params.rounds} is implausible (adb uses 10000)")
+    blob = params.master_key_blob
+    if not blob or len(blob) % 16:
+        raise Corrupt(f"the master key blob is {len(blob)} bytes, not whole AES blocks")
+    return params
+
+
+class BodyStream(io.RawIOBase):
+    """The decoded body (decrypted, inflated) of a backup, read forward once.
+
+    Problems are recorded, never raised: ``failure`` (the first that ended the body),
+    ``bad_padding`` (the final AES block, dropped) and ``trailing`` (bytes after the zlib
+    stream).
+    """
+
+    def __init__(
+        self,
+        source: BinaryIO,
+        first: bytes,
+        decryptor: CbcDecryptor | None,
+        compressed: bool,
+        offset: int,
+        limit: int,
+    ) -> None:
+        self._source = source
+        self._first = first
+        self._decryptor = decryptor
+        self._inflater = zlib.decompressobj() if compressed else None
+        self._offset = offset  # file bytes before the body, for messages
+        self._limit = limit
+        self._out = memoryview(b"")
+        self._plain = memoryview(b"")  # decrypted bytes not yet inflated
+        self._source_done = False
+        self._finished = False
+        self.source_bytes = 0  # body bytes read from the file
+        self.produced = 0  # decoded bytes
+        self.failure: ScanError | None = None
+        self.bad_padding = False
+        self.trailing = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._out:
+            if self._finished:
+                return 0
+            self._fill()
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def head(self, size: int) -> bytes:
+        """The first ``size`` decoded bytes (fewer at the end), without consuming them."""
+        while len(self._out) < size and not self._finished:
+            self._fill()
+        return bytes(self._out[:size])
+
+    def _record(self, problem: ScanError) -> None:
+        if self.failure is None:
+            self.failure = problem
+        self._finished = True
+
+    def _emit(self, data: bytes) -> None:
+        if not data:
+            return
+        self.produced += len(data)
+        self._out = memoryview(bytes(self._out) + data) if self._out else memoryview(data)
+        if self.produced > self._limit:
+            self._record(LimitExceeded(f"the backup decodes to more than {self._limit:,} bytes"))
+
+    def _inflate(self, data: bytes | memoryview) -> None:
+        inflater = self._inflater
+        assert inflater is not None
+        if inflater.eof:
+            self.trailing += len(data)
+            return
+        try:
+            out = inflater.decompress(data, OUT_CHUNK)
+        except zlib.error as error:
+            at = self._offset + self.source_bytes
+            self._record(Corrupt(f"bad compressed data before byte {at:,} of the file ({error})"))
+            return
+        self._emit(out)
+        if inflater.eof:
+            self.trailing += len(inflater.unused_data)
+
+    def _take(self, plain: bytes) -> None:
+        if self._inflater is not None:
+            self._plain = memoryview(plain)  # inflated piece by piece by _fill
+        else:
+            self._emit(plain)
+
+    def _read_source(self) -> bytes:
+        if self._first:
+            chunk, self._first = self._first, b""
+        else:
+            chunk = self._source.read(SOURCE_CHUNK)
+        self.source_bytes += len(chunk)
+        return chunk
+
+    def _fill(self) -> None:
+        if self._inflater is not None and self._inflater.unconsumed_tail:
+            self._inflate(self._inflater.unconsumed_tail)
+            return
+        if self._plain and not self._finished:
+            piece, self._plain = self._plain[:INFLATE_PIECE], self._plain[INFLATE_PIECE:]
+            self._inflate(piece)
+            return
+        if not self._source_done:
+            chunk = self._read_source()
+            if chunk:
+                self._take(self._decryptor.feed(chunk) if self._decryptor else chunk)
+                return
+            self._source_done = True
+            if self._decryptor is not None:
+                plain, status = self._decryptor.finish()
+                end = self._offset + self.source_bytes
+                if status == "cut":
+                    self._record(
+                        Truncated(
+                            f"the encrypted body stops mid-block (the file ends at byte {end:,})"
+                        )
+                    )
+                    return
+                if status == "bad-padding":
+                    self.bad_padding = True  # dropped: a cut or damage, decided by walk_body
+                elif plain:
+                    self._take(plain)
+                    return
+        self._finish()
+
+    def _finish(self) -> None:
+        inflater = self._inflater
+        if inflater is not None and not inflater.eof:
+            self._emit(inflater.flush())
+            if not inflater.eof and self.source_bytes:
+                end = self._offset + self.source_bytes
+                self._record(
+                    Truncated(f"the compressed stream ends early (the file ends at byte {end:,})")
+                )
+        self._finished = True
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
+def open_body(
+    stream: BinaryIO,
+    ctx: ScanContext,
+    provenance: tuple[str, ...] = ("(stream)",),
+    prefix: bytes = b"",
+    offset: int = 0,
+) -> BinaryIO:
+    """The decoded tar stream of the backup starting at ``prefix`` + ``stream``.
+
+    Raises header and password problems; body problems are on ``result.raw`` (``BodyStream``).
+    ``offset``: file bytes before ``prefix`` (a MIUI header), for messages.
+    """
+    return _open(stream, ctx, provenance, prefix, offset)[1]
+
+
+def _open(
+    stream: BinaryIO, ctx: ScanContext, provenance: tuple[str, ...], prefix: bytes, offset: int
+) -> tuple[AdbHeader, io.BufferedReader]:
+    data = prefix + read_up_to(stream, max(0, HEADER_LIMIT - len(prefix)))
+    header = parse_header(data, at_eof=len(data) < HEADER_LIMIT)
+    decryptor = None
+    if header.aes is not None:
+        master = unlock(header.aes, header.version, ctx.passwords(provenance))
+        decryptor = CbcDecryptor(master.key, master.iv)
+    body = BodyStream(
+        stream,
+        data[header.size :],
+        decryptor,
+        header.compressed,
+        offset + header.size,
+        ctx.limits.max_total_bytes,
+    )
+    return header, io.BufferedReader(body, buffer_size=OUT_CHUNK)
+
+
+def _drain(reader: BinaryIO) -> tuple[int, int]:
+    """Read to the end: (bytes, non-zero bytes)."""
+    total = nonzero = 0
+    while chunk := reader.read(OUT_CHUNK):
+        total += len(chunk)
+        nonzero += len(chunk) - chunk.count(0)
+    return total, nonzero
+
+
+def walk_body(
+    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, extra: dict[str, str] | None = None
+) -> Iterator[Artifact]:
+    """Yield the tar members of a decoded body, then report how the body ended."""
+    body = cast(BodyStream, reader.raw)  # type: ignore[attr-defined]
+    if not any(body.head(TAR_BLOCK)):  # nothing, or an end-of-archive block: no member
+        after, nonzero = _drain(reader)
+        if body.failure is not None and body.source_bytes:
+            raise body.failure
+        if nonzero:
+            raise Corrupt(f"the tar starts with an end-of-archive block; {_bytes(after)} follow")
+        ctx.problem("unreadable", artifact.chain, NO_APP_DATA)
+        return
+    last = "(none)"
+    try:
+        for child in Tar().walk(artifact, reader, ctx):
+            child.extra.update(extra or {})
+            yield child
+            last = child.chain[-1]
+    except ScanError as error:
+        # The tar's words say where the data stopped; the body's say why. Damage in the
+        # body can look like a bad tar header first: read on to find the root cause.
+        if isinstance(error, (Corrupt, Truncated)) and body.failure is None:
+            _drain(reader)
+        if body.failure is not None:
+            raise type(body.failure)(f"{body.failure}; {error}") from error
+        if body.bad_padding and isinstance(error, Truncated):
+            raise Truncated(f"the encrypted body lacks its final padded block; {error}") from error
+        raise
+    _check_end(artifact, reader, body, last, ctx)
+
+
+def _check_end(
+    artifact: Artifact, reader: BinaryIO, body: BodyStream, last: str, ctx: ScanContext
+) -> None:
+    after, nonzero = _drain(reader)
+    if body.failure is not None:
+        raise type(body.failure)(
+            f"{body.failure}, after the end of the tar (every member was read; last: {last})"
+        )
+    if body.trailing:
+        ctx.problem(
+            "corrupt",
+            artifact.chain,
+            f"{_bytes(body.trailing)} after the end of the compressed stream were not read",
+        )
+    if nonzero:
+        ctx.problem(
+            "corrupt",
+            artifact.chain,
+            f"{_bytes(after)} of unexpected data after the end of the tar (after {last}); not read",
+        )
+    if body.bad_padding:
+        raise Corrupt(
+            "the last AES block of the body has bad padding (damaged); every member was read"
+        )
+
+
+def _bytes(count: int) -> str:
+    return "1 byte" if count == 1 else f"{count:,} bytes"
 
 
 class AndroidBackup(Container):
@@ -18,7 +377,8 @@ class AndroidBackup(Container):
 
     @classmethod
     def detect(cls, head: bytes, artifact: Artifact) -> bool:
-        return False
+        return head.startswith(MAGIC)
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
-        return iter(())
+        _, reader = _open(stream, ctx, artifact.chain, b"", 0)
+        yield from walk_body(artifact, reader, ctx)

@@ -33,7 +33,7 @@ from scanner.errors import Corrupt, LimitExceeded, Truncated
 # The most one member's header records may take. Linux caps a file's xattrs at 64 KiB and
 # a path at 4 KiB; a record claiming more is hostile or broken.
 MAX_HEADER_BYTES = 8 << 20
-_SKIP_CHUNK = 1 << 20
+_SKIP_CHUNK = 64 * 1024  # small reads: 1 MiB buffers cost a page-fault storm per skip
 _T = TypeVar("_T")
 
 
