@@ -103,8 +103,12 @@ def _passwords(passwords: list[str] | None, password_file: Path | None, err: Con
     return found
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _prompt(err: Console, no_input: bool):
-    if no_input or not sys.stdin.isatty():
+    if no_input or not _stdin_is_terminal():
         return None
 
     def ask(provenance: tuple[str, ...]) -> str | None:
