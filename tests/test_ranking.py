@@ -42,7 +42,7 @@ def test_newest_timestamp_wins_and_older_keys_are_alternatives() -> None:
     devices = choose_devices([cand(NEW, when=utc(5)), cand(OLD, when=utc(1))])
     assert [(d.device.mac, d.chosen.key) for d in devices] == [(MAC, NEW)]
     assert [c.key for c in devices[0].alternatives] == [OLD]
-    assert "newest time" in devices[0].reason
+    assert devices[0].reason == "the newest of 2 different keys seen for this device"
 
 
 def test_wal_beats_main_file_on_equal_time() -> None:
@@ -51,6 +51,9 @@ def test_wal_beats_main_file_on_equal_time() -> None:
         [cand(OLD, when=same, method="sqlite"), cand(NEW, when=same, method="wal")]
     )
     assert devices[0].chosen.key == NEW
+    assert devices[0].reason == (
+        "same time as another of the 2 keys; chosen for its source (wal over sqlite)"
+    )
 
 
 def test_live_record_beats_deleted_one_on_equal_time() -> None:

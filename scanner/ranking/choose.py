@@ -68,16 +68,19 @@ def _groups(candidates: list[Candidate]) -> dict[str, list[Candidate]]:
 
 
 def _explain(chosen: Candidate, group: list[Candidate]) -> str:
-    others = {c.key for c in group} - {chosen.key}
-    when = (
-        f"newest time ({chosen.timestamp_source}, {chosen.timestamp.isoformat()})"
-        if chosen.timestamp
-        else "no time known; strongest source"
-    )
-    if not others:
-        return f"only key seen for this device ({len(group)} sighting(s)); {when}"
-    count = len(others) + 1
-    return f"{when} among {len(group)} sightings of {count} different keys; method {chosen.method}"
+    rivals = [c for c in group if c.key != chosen.key]
+    keys = len({c.key for c in rivals}) + 1
+    if not rivals:
+        return f"the only key seen for this device ({len(group)} sighting(s))"
+    if chosen.timestamp is None:
+        return f"no time known for any of {keys} keys; chosen for its source ({chosen.method})"
+    runner_up = max(rivals, key=rank_key)
+    if _comparable(runner_up.timestamp) == _comparable(chosen.timestamp):
+        return (
+            f"same time as another of the {keys} keys; chosen for its source "
+            f"({chosen.method} over {runner_up.method})"
+        )
+    return f"the newest of {keys} different keys seen for this device"
 
 
 def choose_devices(

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scanner.model import Candidate, ScanResult
+from scanner.model import Candidate, DeviceKey, ScanResult
 from scanner.reports.common import gadgetbridge_form, iso
 
 HINT = (
@@ -25,25 +25,23 @@ def _device_label(candidate: Candidate, name: str | None, model: str | None) -> 
     return " / ".join(parts) if parts else "-"
 
 
-def _devices_table(result: ScanResult, redacted: bool) -> Table:
-    table = Table(title="Newest key per device", show_lines=True, expand=False)
-    table.add_column("MAC", no_wrap=True)
-    table.add_column("Name / model", overflow="fold")
-    # The key is never truncated: no wrapping, and room for all of it.
-    table.add_column("Key for Gadgetbridge", no_wrap=True, min_width=34, style="bold green")
-    table.add_column("When", overflow="fold")
-    table.add_column("From", overflow="fold", ratio=1)
-    for device in result.devices:
-        chosen = device.chosen
-        others = len({c.key for c in device.alternatives})
-        when = iso(chosen.timestamp) or "unknown"
-        table.add_row(
-            device.device.mac or "unknown",
-            _device_label(chosen, device.device.name, device.device.model),
-            gadgetbridge_form(chosen.key, redacted),
-            f"{when}\n({chosen.timestamp_source})",
-            _where(chosen.provenance) + (f"\n{others} older/other key(s) seen" if others else ""),
-        )
+def _device_table(number: int, total: int, device: DeviceKey, redacted: bool) -> Table:
+    """One device as a two-column table: it reads well at any terminal width."""
+    chosen = device.chosen
+    title = device.device.mac or "unknown device (no MAC seen)"
+    table = Table(
+        title=f"Device {number} of {total}: {title}", show_header=False, title_justify="left"
+    )
+    table.add_column("what", style="dim", no_wrap=True)
+    # Folding (never an ellipsis): the key and the path stay whole even when narrow.
+    table.add_column("value", overflow="fold")
+    name = _device_label(chosen, device.device.name, device.device.model)
+    others = len({c.key for c in device.alternatives})
+    table.add_row("Name / model", name)
+    table.add_row("Key", Text(gadgetbridge_form(chosen.key, redacted), style="bold green"))
+    table.add_row("When", f"{iso(chosen.timestamp) or 'unknown'} ({chosen.timestamp_source})")
+    table.add_row("From", _where(chosen.provenance))
+    table.add_row("Why", device.reason + (f"; {others} other key(s) seen" if others else ""))
     return table
 
 
@@ -69,8 +67,11 @@ def print_report(
     result: ScanResult, console: Console, show_all: bool = False, redacted: bool = False
 ) -> None:
     if result.devices:
-        console.print(_devices_table(result, redacted))
+        total = len(result.devices)
+        for number, device in enumerate(result.devices, 1):
+            console.print(_device_table(number, total, device, redacted))
         # Also as plain lines: whole keys survive any terminal width and copy-paste cleanly.
+        console.print("[bold]Keys to enter in Gadgetbridge:[/bold]")
         for device in result.devices:
             label = device.device.mac or "unknown device"
             console.print(
