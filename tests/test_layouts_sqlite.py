@@ -306,5 +306,9 @@ def test_damaged_family_gives_known_keys_and_plain_problems(
     except ScanError as error:
         assert error.kind in ("corrupt", "truncated")
     else:
-        assert keys <= {*KEYS, JSON_KEY}
+        assert all(len(key) == 32 and key == key.lower() for key in keys)
+        # A journal's checksum samples only every 200th byte of a page (SQLite's design), so
+        # a flipped byte inside a key can pass it; everywhere else damage cannot forge keys.
+        if target != "journal":
+            assert keys <= {*KEYS, JSON_KEY}
     assert {p.kind for p in ctx.problems} <= {"corrupt", "truncated"}

@@ -31,8 +31,13 @@ MAC = fake_mac("unit-band")
 OLD, NEW, NEWER = fake_key("unit-old"), fake_key("unit-new"), fake_key("unit-newer")
 
 
-def found(result: ScanResult) -> set[tuple[str, str, tuple[str, ...]]]:
-    return {(c.key, c.method, c.provenance) for c in result.candidates}
+def found(result: ScanResult, deleted: bool | None = None) -> set[tuple[str, str, tuple[str, ...]]]:
+    """(key, method, provenance) of the candidates, all or only (not) deleted ones."""
+    return {
+        (c.key, c.method, c.provenance)
+        for c in result.candidates
+        if deleted is None or c.deleted == deleted
+    }
 
 
 def chosen(result: ScanResult) -> dict[str, str]:
@@ -226,32 +231,64 @@ def test_wal_uses_only_the_valid_prefix(tmp_path: Path) -> None:
     write(tmp_path / "origin_db", wal_mode(first))
     write(tmp_path / "origin_db-wal", bytes(wal))
     result = scan([tmp_path])
-    assert found(result) == {
+    assert found(result, deleted=False) == {
         (OLD, "sqlite", (str(tmp_path), "origin_db", "DEVICE rowid 1 column AUTHKEY")),
         (NEW, "wal", (str(tmp_path), "origin_db-wal", "DEVICE rowid 1 column AUTHKEY")),
+    }
+    # The frame after the damage is not committed state: recovered as deleted history only.
+    assert found(result, deleted=True) == {
+        (
+            NEWER,
+            "wal",
+            (
+                str(tmp_path),
+                "origin_db-wal",
+                "uncommitted frame 2 page 2 DEVICE rowid 1 column AUTHKEY",
+            ),
+        )
     }
     assert result.problems == []
 
 
-def test_wal_frames_after_the_last_commit_are_ignored(tmp_path: Path) -> None:
+def test_wal_frames_after_the_last_commit_are_history_not_state(tmp_path: Path) -> None:
     db = unit_db()
     first, second = db.image(), rekey(db, NEW, 2024)
     uncommitted = [(n, 0, page) for n, _, page in commit_frames(first, second)]
     write(tmp_path / "origin_db", wal_mode(first))
     write(tmp_path / "origin_db-wal", wal_file(uncommitted))
-    assert {(c.key, c.method) for c in scan([tmp_path]).candidates} == {(OLD, "sqlite")}
+    result = scan([tmp_path])
+    assert {(c.key, c.method) for c in result.candidates if not c.deleted} == {(OLD, "sqlite")}
+    assert found(result, deleted=True) == {
+        (
+            NEW,
+            "wal",
+            (
+                str(tmp_path),
+                "origin_db-wal",
+                "uncommitted frame 1 page 2 DEVICE rowid 1 column AUTHKEY",
+            ),
+        )
+    }
 
 
-def test_wal_frames_with_other_salts_are_ignored(tmp_path: Path) -> None:
+def test_wal_frames_with_other_salts_are_history_not_state(tmp_path: Path) -> None:
     db = unit_db()
     first, second, third = db.image(), rekey(db, NEW, 2024), rekey(db, NEWER, 2025)
     current = wal_file(commit_frames(first, second), salts=(7, 8))
     stale = wal_file(commit_frames(second, third), salts=(6, 9))[32:]  # an older generation
     write(tmp_path / "origin_db", wal_mode(first))
     write(tmp_path / "origin_db-wal", current + stale)
-    assert {(c.key, c.method) for c in scan([tmp_path]).candidates} == {
+    result = scan([tmp_path])
+    assert {(c.key, c.method) for c in result.candidates if not c.deleted} == {
         (OLD, "sqlite"),
         (NEW, "wal"),
+    }
+    assert found(result, deleted=True) == {
+        (
+            NEWER,
+            "wal",
+            (str(tmp_path), "origin_db-wal", "stale frame 2 page 2 DEVICE rowid 1 column AUTHKEY"),
+        )
     }
 
 

@@ -55,7 +55,7 @@ def parse_json_text(text: str) -> object | None:
         return None
     try:
         return json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile nesting exhausts the parser's stack
         return None
 
 

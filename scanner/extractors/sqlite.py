@@ -10,6 +10,10 @@ evidence path would write -shm/-wal files beside it):
 - the main file with a hot journal rolled back: the state before the interrupted
   transaction; values not in the main view have method "journal".
 
+Then the deleted data of the family (``sqlite_deleted``): older WAL frames, freelist
+pages and free space of the main file, free space of the journal's pre-images; each
+such key is ``deleted`` and is not reported again if a view already gave it.
+
 Rows are read by ``sqlite_rows``; images are built by ``sqlite_wal``.
 """
 
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -25,8 +29,11 @@ from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
 from scanner.extractors.base import make_candidate
+from scanner.extractors.sqlite_deleted import Recovery
 from scanner.extractors.sqlite_rows import SQLITE_ERRORS, Finding, ImageReport, read_image
 from scanner.extractors.sqlite_wal import (
+    Journal,
+    WalLog,
     apply_wal,
     prepare_main,
     read_journal,
@@ -41,6 +48,7 @@ from scanner.layouts.sqlite import (
     WAL_MAGIC_BE,
     WAL_MAGIC_LE,
 )
+from scanner.layouts.sqlite_btree import HEADER_RESERVED_SPACE_OFFSET
 from scanner.model import Candidate, DeviceInfo
 
 log = logging.getLogger("keyscan")
@@ -100,6 +108,7 @@ class _FamilyReader:
     def __init__(self, ctx: ScanContext) -> None:
         self.ctx = ctx
         self.seen: set[tuple[str, str]] = set()  # identities found in the main view
+        self.known: set[tuple[str, str, str | None, str]] = set()  # slots of every view
         self.hinted: set[DeviceInfo] = set()
 
     def view(
@@ -107,6 +116,7 @@ class _FamilyReader:
     ) -> Iterator[Candidate]:
         """Candidates of one image; a companion view reports only what the main one lacks."""
         for finding in read_image(image, report):
+            self.known.add(finding.slot)
             if method == "sqlite":
                 self.seen.add(finding.identity)
             elif finding.identity in self.seen:
@@ -151,38 +161,69 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
     base: bytearray | None = None
     page_size: int | None = None
     main_error: ScanError | None = None
+    main_report = ImageReport()
     if family.db is not None:
         try:
             main = prepare_main(family.db.read_all(cap), cap)
             base, page_size = main.image, main.page_size
-            report = ImageReport()
-            yield from reader.view(family.db.artifact, base, "sqlite", report)
+            yield from reader.view(family.db.artifact, base, "sqlite", main_report)
             if main.truncated:
                 main_error = Truncated(main.truncated)
-            elif report.failures:
-                main_error = Corrupt(_unread_tables(report))
+            elif main_report.failures:
+                main_error = Corrupt(_unread_tables(main_report))
         except ScanError as error:  # the companions may still be readable
             main_error = error
         except SQLITE_ERRORS as error:
             main_error = Corrupt(f"SQLite cannot read it: {error}")
+    wal: tuple[bytes, WalLog] | None = None
+    journal: Journal | None = None
+    wal_view: tuple[bytearray | None, ImageReport] = (None, ImageReport())
     if family.wal is not None:
 
         def with_wal(data: bytes) -> bytearray | None:
-            wal = read_wal(data)
-            _check_page_size(wal.page_size, page_size)
-            return apply_wal(base, data, wal)
+            nonlocal wal
+            log = read_wal(data)
+            _check_page_size(log.page_size, page_size)
+            wal = (data, log)
+            return apply_wal(base, data, log)
 
-        yield from _companion(family.wal, "wal", with_wal, base is not None, reader)
+        wal_view = yield from _companion(family.wal, "wal", with_wal, base is not None, reader)
     if family.journal is not None:
 
         def rolled_back(data: bytes) -> bytearray | None:
+            nonlocal journal
             journal = read_journal(data)
             _check_page_size(journal.page_size, page_size)
             return roll_back(base, journal)
 
         yield from _companion(family.journal, "journal", rolled_back, base is not None, reader)
+    # Deleted data, once every live view has said what it holds.
+    recovery = Recovery(reader.known)
+    shapes = wal_view[1].tables or main_report.tables
+    if wal is not None and family.wal is not None:
+        current = wal_view[0] if wal_view[0] is not None else base
+        steps = recovery.wal(family.wal.artifact, *wal, shapes, current)
+        yield from _deleted(steps, family.wal.artifact, ctx)
+    if base is not None and page_size is not None and family.db is not None:
+        own = main_report.tables or shapes  # a damaged schema: the WAL's may still be read
+        steps = recovery.database(family.db.artifact, base, page_size, own)
+        yield from _deleted(steps, family.db.artifact, ctx)
+    if journal is not None and family.journal is not None:
+        reserved = base[HEADER_RESERVED_SPACE_OFFSET] if base is not None else 0
+        steps = recovery.journal(family.journal.artifact, journal, shapes, reserved)
+        yield from _deleted(steps, family.journal.artifact, ctx)
     if main_error is not None:
         raise main_error
+
+
+def _deleted(
+    candidates: Iterator[Candidate], artifact: Artifact, ctx: ScanContext
+) -> Iterator[Candidate]:
+    """Deleted data is a bonus: trouble reading it is reported and the family goes on."""
+    try:
+        yield from candidates
+    except ScanError as error:
+        ctx.report(error, artifact.chain)
 
 
 def _check_page_size(companion: int, database: int | None) -> None:
@@ -199,26 +240,28 @@ def _companion(
     build: Callable[[bytes], bytearray | None],
     has_main: bool,
     reader: _FamilyReader,
-) -> Iterator[Candidate]:
+) -> Generator[Candidate, None, tuple[bytearray | None, ImageReport]]:
     """One companion's view. Its own damage is a problem on its own provenance; a view
-    built without a main file is best effort and fails quietly."""
+    built without a main file is best effort and fails quietly. Returns the image and
+    what reading it found (its schema is the newest, for the deleted-data pass)."""
     ctx, chain = reader.ctx, member.artifact.chain
+    report = ImageReport()
     try:
         image = build(member.read_all(ctx.limits.max_sqlite_bytes))
     except ScanError as error:
         ctx.report(error, chain)
-        return
+        return None, report
     if image is None:
         log.debug("%s: nothing committed to apply", " > ".join(chain))
-        return
-    report = ImageReport()
+        return None, report
     try:
         yield from reader.view(member.artifact, image, method, report)
     except (ScanError, *SQLITE_ERRORS) as error:
         if not has_main:
             log.debug("%s: no usable image from it alone: %s", " > ".join(chain), error)
-            return
+            return None, report
         ctx.report(error if isinstance(error, ScanError) else Corrupt(str(error)), chain)
-        return
+        return None, report
     if report.failures and has_main:
         ctx.problem("corrupt", chain, _unread_tables(report))
+    return image, report

@@ -25,6 +25,7 @@ from scanner.extractors.fields import (
     normalise_mac,
 )
 from scanner.extractors.json_walk import parse_json_text, walk_json
+from scanner.extractors.sqlite_records import TableShape, affinity
 from scanner.model import DeviceInfo
 
 log = logging.getLogger("keyscan")
@@ -43,6 +44,7 @@ _ANDROID_COLLATIONS = ("LOCALIZED", "UNICODE", "PHONEBOOK")
 _KEYISH_LIKE = ("%auth%key%", "%encrypt%key%", "%token%")
 _KEYISH = re.compile(r"auth.*key|encrypt.*key|token", re.IGNORECASE | re.DOTALL)
 _MAC_LIKE = ("__:__:__:__:__:__", "__-__-__-__-__-__")
+_WITHOUT_ROWID = re.compile(r"\)\s*without\s+rowid\s*[;,]?\s*$", re.IGNORECASE)
 # What SQLite raises on damaged pages; a damaged schema can also give an error message
 # (or a column name) that is not UTF-8, which Python then fails to decode.
 SQLITE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
@@ -65,7 +67,7 @@ class Finding:
     """A key-shaped value under a key field in one row, with the row's device context."""
 
     table: str
-    row: str  # "rowid 3", or "row 3" in a WITHOUT ROWID table
+    row: str  # "rowid 3", "row 3" in a WITHOUT ROWID table, "" for a carved record
     column: str
     json_path: str | None  # "$.auth_key" for a key inside a JSON text column
     key: str
@@ -74,17 +76,28 @@ class Finding:
     timestamp: datetime | None
     timestamp_source: str | None
     wearable: bool
+    place: str = ""  # where in the file a recovered record was: "page 7 offset 1200 freeblock"
 
     @property
     def where(self) -> str:
-        """The last provenance step: ``DEVICE rowid 1 column AUTHKEY [$.path]``."""
-        place = f"{self.table} {self.row} column {self.column}"
+        """The last provenance step: ``[place] DEVICE rowid 1 column AUTHKEY [$.path]``."""
+        return f"{self.place} {self._row_where}" if self.place else self._row_where
+
+    @property
+    def _row_where(self) -> str:
+        row = f"{self.table} {self.row}" if self.row else self.table
+        place = f"{row} column {self.column}"
         return f"{place} {self.json_path}" if self.json_path else place
 
     @property
     def identity(self) -> tuple[str, str]:
-        """Same place, same value: how a WAL or journal view is compared with the main one."""
-        return (self.where, self.key)
+        """Same row, same value: how a WAL or journal view is compared with the main one."""
+        return (self._row_where, self.key)
+
+    @property
+    def slot(self) -> tuple[str, str, str | None, str]:
+        """Same table column, same value: a deleted copy of a live key adds nothing."""
+        return (self.table, self.column, self.json_path, self.key)
 
 
 @dataclass(frozen=True)
@@ -182,12 +195,20 @@ def _row_findings(
     return found, context
 
 
+def row_findings(
+    table: str, row: str, names: Sequence[str], values: Sequence[object]
+) -> list[Finding]:
+    """The findings of one record read outside SQLite (a carved or older version)."""
+    return _row_findings(table, row, _Columns(names), values)[0]
+
+
 @dataclass
 class ImageReport:
     """What reading one image left besides findings."""
 
     hints: list[DeviceInfo] = field(default_factory=list)  # MAC + name rows without a key
     failures: list[str] = field(default_factory=list)  # tables that could not be read to the end
+    tables: list[TableShape] = field(default_factory=list)  # rowid tables, for the carver
 
 
 def open_image(image: bytes | bytearray) -> sqlite3.Connection:
@@ -252,6 +273,28 @@ def _table_rows(
             yield f"row {ordinal}", names, row
 
 
+def _shapes(connection: sqlite3.Connection, schema: list[tuple[object, ...]]) -> list[TableShape]:
+    """The rowid tables' columns, in record order, and which one is the rowid alias."""
+    shapes = []
+    for name, root, sql in schema:
+        if not isinstance(name, str) or not isinstance(root, int) or root < 1:
+            continue  # a virtual table has no b-tree
+        if isinstance(sql, str) and _WITHOUT_ROWID.search(sql):
+            continue  # its records are index records: not carved
+        try:
+            info = connection.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+        except SQLITE_ERRORS as error:
+            log.debug("table %s: no column list: %s", name, error)
+            continue
+        keys = [row for row in info if row[5]]
+        ipk = None
+        if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER":
+            ipk = int(keys[0][0])
+        names, kinds = tuple(str(r[1]) for r in info), tuple(affinity(str(r[2])) for r in info)
+        shapes.append(TableShape(name, root, names, ipk, kinds))
+    return shapes
+
+
 def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Finding]:
     """Every finding in every row of every table; Corrupt if the schema is unreadable.
 
@@ -260,15 +303,13 @@ def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Findin
     connection = open_image(image)
     try:
         try:
-            tables = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid"
-                )
-            ]
+            schema = connection.execute(
+                "SELECT name, rootpage, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid"
+            ).fetchall()
         except SQLITE_ERRORS as error:
             raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
-        for table in tables:
+        report.tables = _shapes(connection, schema)
+        for table, _, _ in schema:
             if table.startswith("sqlite_"):
                 continue  # SQLite's own bookkeeping
             columns: _Columns | None = None

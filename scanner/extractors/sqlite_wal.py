@@ -162,6 +162,51 @@ def read_wal(data: bytes) -> WalLog:
     return WalLog(page_size, tuple(frames[:committed]), db_pages, len(frames), total)
 
 
+@dataclass(frozen=True)
+class FrameVersion:
+    """One frame of a WAL, whatever its state: a version of one page."""
+
+    number: int  # 1-based position in the file
+    page_number: int
+    offset: int  # where the page's bytes start in the WAL
+    status: str  # "committed", "uncommitted" (after the last valid commit) or "stale"
+    latest: bool  # the committed state's version of its page (what the WAL view shows)
+
+
+def wal_versions(data: bytes, log: WalLog) -> list[FrameVersion]:
+    """Every whole frame of the WAL. Frames past the valid prefix that carry the header's
+    salts were never committed (or were torn); other salts are an earlier generation's,
+    left after a checkpoint restarted the log (wal.c walRestartHdr)."""
+    salts = data[16:24]
+    size = WAL_FRAME_HEADER_SIZE + log.page_size
+    committed = len(log.frames)
+    latest = {
+        frame.page_number: index
+        for index, frame in enumerate(log.frames)
+        if frame.page_number <= log.db_pages
+    }
+    versions = []
+    for index in range(log.total_frames):
+        offset = WAL_HEADER_SIZE + index * size
+        page_number = int.from_bytes(data[offset : offset + 4], "big")
+        if page_number == 0:
+            continue
+        if index < committed:
+            status = "committed"
+        else:
+            status = "uncommitted" if data[offset + 8 : offset + 16] == salts else "stale"
+        versions.append(
+            FrameVersion(
+                index + 1,
+                page_number,
+                offset + WAL_FRAME_HEADER_SIZE,
+                status,
+                latest.get(page_number) == index,
+            )
+        )
+    return versions
+
+
 def apply_wal(base: bytearray | None, data: bytes, log: WalLog) -> bytearray | None:
     """``base`` with the committed frames applied; None when there is nothing to build.
 
