@@ -15,6 +15,7 @@ from corpus.samples import (
     log_bundle,
     mi_fitness,
     miui_backup,
+    raw_image,
     server_answer,
     twrp,
 )
@@ -31,6 +32,7 @@ BUILDERS = [
     miui_backup,
     twrp,
     archives,
+    raw_image,
 ]
 
 

@@ -107,15 +107,31 @@ class PrefixedStream(io.RawIOBase):
         super().close()
 
 
+_READ_PIECE = 1 << 20
+
+
 def read_up_to(stream: BinaryIO, size: int, parts: list[bytes] | None = None) -> bytes:
     """Read ``size`` bytes, or fewer only at the end of the stream.
 
     ``parts`` collects what was read, for a caller that wants it even if a read fails.
+    Reads at most 1 MiB at a time: a buffered stream asked for ``size`` at once allocates
+    all of it first (2 GiB for the database cap), however small the file is.
     """
-    parts = [] if parts is None else parts
+    if parts is None:
+        first = stream.read(min(size, _READ_PIECE))
+        if len(first) >= size or not first:
+            return first
+        # BytesIO grows in place and hands its buffer over: about 1x the data at the peak.
+        out = io.BytesIO()
+        out.write(first)
+        want = size - len(first)
+        while want > 0 and (chunk := stream.read(min(want, _READ_PIECE))):
+            out.write(chunk)
+            want -= len(chunk)
+        return out.getvalue()
     want = size
     while want > 0:
-        chunk = stream.read(want)
+        chunk = stream.read(min(want, _READ_PIECE))
         if not chunk:
             break
         parts.append(chunk)

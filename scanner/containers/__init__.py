@@ -11,6 +11,7 @@ from scanner.containers.base import Container
 from scanner.containers.compressed import Bzip2, Gzip, Xz
 from scanner.containers.miui_backup import MiuiBackup
 from scanner.containers.openaes import OpenAes
+from scanner.containers.raw_image import RawImage
 from scanner.containers.tar import Tar
 from scanner.containers.zip import Zip
 
@@ -23,6 +24,7 @@ CONTAINERS: list[type[Container]] = [
     Xz,
     Zip,
     Tar,
+    RawImage,  # last: an ext4 superblock; other unclaimed blobs reach it as a fallback
 ]
 
 
