@@ -12,7 +12,6 @@ import posixpath
 import sqlite3
 import tarfile
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
@@ -23,7 +22,7 @@ import pyzipper
 
 from scanner.artifacts import Artifact, sniff, spool
 from scanner.artifacts.artifact import pending_error
-from scanner.containers import container_for
+from scanner.containers import container_for, inflate
 from scanner.containers.raw_image import RawImage
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
@@ -43,7 +42,7 @@ def _as_scan_error(error: BaseException) -> ScanError:
         return Truncated(f"ends early: {text}")
     if isinstance(error, MemoryError):
         return LimitExceeded("ran out of memory reading it")
-    corrupt = (zlib.error, tarfile.TarError, zipfile.BadZipFile, pyzipper.BadZipFile)
+    corrupt = (*inflate.ERRORS, tarfile.TarError, zipfile.BadZipFile, pyzipper.BadZipFile)
     if isinstance(error, (*corrupt, sqlite3.DatabaseError)):
         return Corrupt(text)
     if isinstance(error, OSError):
@@ -163,6 +162,8 @@ def _dispatch(
         ctx.seen(artifact, f"sqlite {kind}")
         if ctx.extract:
             families.add(kind, artifact, lambda: stream)
+            if artifact.extra.get("carved"):
+                families.flush()  # carved databases have no companions to wait for
         return
     extractor = extractor_for(head, artifact)
     if extractor is None and RawImage.wants_unclaimed(head, artifact):

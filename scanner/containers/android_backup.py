@@ -26,7 +26,6 @@ end-of-archive blocks is noticed only past that read-ahead.
 from __future__ import annotations
 
 import io
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
@@ -35,6 +34,7 @@ from construct import ConstructError, StreamError
 
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import read_up_to
+from scanner.containers import inflate
 from scanner.containers.adb_crypto import AesParams, CbcDecryptor, unlock
 from scanner.containers.base import Container
 from scanner.containers.tar import Tar
@@ -144,7 +144,7 @@ class BodyStream(io.RawIOBase):
         self._source = source
         self._first = first
         self._decryptor = decryptor
-        self._inflater = zlib.decompressobj() if compressed else None
+        self._inflater = inflate.decompressobj() if compressed else None
         self._offset = offset  # file bytes before the body, for messages
         self._limit = limit
         self._out = memoryview(b"")
@@ -197,7 +197,7 @@ class BodyStream(io.RawIOBase):
             return
         try:
             out = inflater.decompress(data, OUT_CHUNK)
-        except zlib.error as error:
+        except inflate.ERRORS as error:
             at = self._offset + self.source_bytes
             self._record(Corrupt(f"bad compressed data before byte {at:,} of the file ({error})"))
             return

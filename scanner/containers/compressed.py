@@ -9,7 +9,6 @@ once more than ``RATIO_FLOOR`` bytes came out, it stops with a ``limit`` problem
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import lzma
 import posixpath
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
+from scanner.containers import inflate
 from scanner.containers.base import Container
 from scanner.context import Limits, ScanContext
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
@@ -51,6 +51,12 @@ class _CountingReader:
             raise Unreadable(f"cannot read: {error.strerror or error}") from error
         self.count += len(data)
         return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        # isal's gzip reader (C) fills its own buffer.
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def readable(self) -> bool:
         return True
@@ -88,7 +94,7 @@ class Decompressed(io.RawIOBase):
             raise
         except EOFError as error:
             raise Truncated(f"{self._what} ends early: {error}") from error
-        except (OSError, zlib.error, lzma.LZMAError) as error:
+        except (OSError, zlib.error, lzma.LZMAError, *inflate.ERRORS) as error:
             # BadGzipFile, bz2's "Invalid data stream", lzma's "Corrupt input data".
             raise Corrupt(f"{self._what} is damaged: {error}") from error
         self.count += len(data)
@@ -150,8 +156,9 @@ class Gzip(_Compressed):
 
     @staticmethod
     def decompress(stream: BinaryIO) -> BinaryIO:
-        # Reads concatenated gzip members (pigz, rotated logs) one after the other.
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+        # Reads concatenated gzip members (pigz, rotated logs) one after the other; by
+        # isal or zlib-ng when installed (same bytes, 2-3 times faster: inflate.py).
+        return inflate.gzip_reader(stream)
 
 
 class Bzip2(_Compressed):

@@ -1,0 +1,346 @@
+"""The benchmark (issue 7): scan speed, memory and linearity against the unavoidable work.
+
+Not a test; run by hand from the repository root::
+
+    python bench/run.py [--scale 1.0] [--keep DIR] [--repeat 1] [--no-engines]
+
+Builds, once and deterministically (``bench/inputs.py``), outside the repository (a temp
+folder, removed afterwards, or ``--keep DIR``, reused by later runs), at full and at half
+size: an adb backup of 2 GiB tar content x scale (compressed, and compressed + AES-256), a
+TWRP folder of two gzip'd tar splits (512 MiB each x scale), a folder of 20 000 x scale small
+files, a raw image of 1 GiB x scale. Each measurement runs in a child process (its peak RSS,
+VmHWM, is its own):
+
+- ``bare``: the unavoidable work on the same bytes: inflate of the .ab body (after AES
+  decryption for the encrypted one), gzip inflate of the splits, a plain read of the folder
+  and of the image. Inflate uses the same library as the scan (isal / zlib-ng when
+  installed, ``zlib`` with ``KEYSCAN_NO_FAST_INFLATE=1``): both are measured;
+- ``scan``: ``scanner.pipeline.scan`` of the input, keys included.
+
+Goals, printed as met or not: scan at most 1.3 x the bare inflate (same library); peak
+RSS at most 200 MiB at any size; the folder at least 2 000 files/s. The full / half time
+ratio shows whether cost grows linearly (2.0 is linear). Then the pattern engines are timed
+on a 512 MiB x scale text stream (``--no-engines`` skips that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import inputs  # noqa: E402  (bench/inputs.py, beside this file)
+
+MiB = 1 << 20
+RATIO_GOAL = 1.3
+RSS_GOAL_MIB = 200
+FILES_PER_S_GOAL = 2000
+KINDS = {  # input -> (bare work, uses inflate)
+    "ab": ("inflate", True),
+    "ab-aes": ("aes+inflate", True),
+    "twrp": ("gzip inflate", True),
+    "folder": ("read", False),
+    "image": ("read", False),
+}
+
+
+# --- child measurements -------------------------------------------------------------------
+
+
+def _peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def _bare_ab(path: Path) -> int:
+    from Cryptodome.Cipher import AES
+
+    from scanner.containers import inflate
+    from scanner.containers.adb_crypto import unlock
+    from scanner.containers.android_backup import parse_header
+
+    with open(path, "rb") as handle:
+        header = parse_header(handle.read(8192), at_eof=False)
+        handle.seek(header.size)
+        cipher = None
+        if header.aes is not None:
+            master = unlock(header.aes, header.version, [inputs.PASSWORD])
+            cipher = AES.new(master.key, AES.MODE_CBC, master.iv)
+        inflater = inflate.decompressobj()
+        produced = 0
+        while chunk := handle.read(MiB):
+            if cipher is not None:
+                chunk = cipher.decrypt(chunk[: len(chunk) - len(chunk) % 16])
+            produced += len(inflater.decompress(chunk))
+    return produced
+
+
+def _bare_gzip(path: Path) -> int:
+    from scanner.containers import inflate
+
+    produced = 0
+    for file in _files(path):
+        with open(file, "rb") as handle:
+            if handle.read(2) != b"\x1f\x8b":
+                continue
+            handle.seek(0)
+            inflater = inflate.decompressobj(31)
+            while chunk := handle.read(MiB):
+                produced += len(inflater.decompress(chunk))
+    return produced
+
+
+def _bare_read(path: Path) -> int:
+    total = 0
+    for file in _files(path):
+        with open(file, "rb") as handle:
+            while chunk := handle.read(MiB):
+                total += len(chunk)
+    return total
+
+
+def child(kind: str, what: str, path: Path) -> dict[str, Any]:
+    from scanner.containers import inflate
+    from scanner.context import ScanOptions
+    from scanner.pipeline import scan
+
+    start, cpu = time.perf_counter(), time.process_time()  # imports are not timed
+    facts: dict[str, Any] = {"inflate": inflate.NAME}
+    if what == "scan":
+        result = scan([path], ScanOptions(passwords=[inputs.PASSWORD]))
+        facts["keys"] = sorted({c.key for c in result.candidates})
+        facts["problems"] = [f"{p.kind}: {p.message}" for p in result.problems][:5]
+        facts["files"] = result.files_seen
+    elif kind in ("ab", "ab-aes"):
+        facts["bytes"] = _bare_ab(path)
+    elif kind == "twrp":
+        facts["bytes"] = _bare_gzip(path)
+    else:
+        facts["bytes"] = _bare_read(path)
+    facts["seconds"] = time.perf_counter() - start
+    facts["cpu"] = time.process_time() - cpu
+    facts["rss"] = _peak_rss_mib()
+    return facts
+
+
+@dataclass
+class Run:
+    seconds: float
+    cpu: float
+    rss: float
+    facts: dict[str, Any]
+
+
+def run_child(kind: str, what: str, path: Path, stdlib: bool, repeat: int) -> Run:
+    env = dict(os.environ)
+    env.pop("KEYSCAN_NO_FAST_INFLATE", None)
+    if stdlib:
+        env["KEYSCAN_NO_FAST_INFLATE"] = "1"
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", kind, what, str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"child {kind} {what} failed:\n{done.stderr}")
+        facts = json.loads(done.stdout)
+        runs.append(Run(facts.pop("seconds"), facts.pop("cpu"), facts.pop("rss"), facts))
+    return min(runs, key=lambda run: run.seconds)
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def _warm(path: Path) -> None:
+    _bare_read(path)  # every measurement meets the same page cache
+
+
+def _size(path: Path) -> int:
+    return sum(file.stat().st_size for file in _files(path))
+
+
+def measure(sets: dict[str, inputs.Inputs], repeat: int, only: set[str]) -> bool:
+    libraries = [False, True]  # fast inflate (when installed), then stdlib zlib
+    from scanner.containers import inflate
+
+    if inflate.NAME == "zlib":
+        libraries = [True]
+    met = True
+    header = (
+        f"{'input':<8} {'size':<5} {'inflate':<8} {'on disk':>9} {'decoded':>9} "
+        f"{'bare s':>7} {'scan s':>7} {'MB/s':>7} {'ratio':>6} {'RSS MiB':>8}  goals"
+    )
+    print(header)
+    print("-" * len(header))
+    times: dict[tuple[str, str, bool], float] = {}
+    for kind, (_, uses_inflate) in KINDS.items():
+        if kind not in only:
+            continue
+        for label, built in sets.items():
+            path = {
+                "ab": built.ab,
+                "ab-aes": built.ab_aes,
+                "twrp": built.twrp,
+                "folder": built.folder,
+                "image": built.image,
+            }[kind]
+            _warm(path)
+            for stdlib in libraries if uses_inflate else [False]:
+                bare = run_child(kind, "bare", path, stdlib, repeat)
+                scanned = run_child(kind, "scan", path, stdlib, repeat)
+                times[(kind, label, stdlib)] = scanned.seconds
+                decoded = bare.facts["bytes"]
+                ratio = scanned.seconds / bare.seconds
+                goals = [scanned.rss <= RSS_GOAL_MIB]
+                notes = [f"RSS {'met' if goals[-1] else 'NOT met'}"]
+                if uses_inflate:
+                    goals.append(ratio <= RATIO_GOAL)
+                    notes.append(f"ratio {'met' if goals[-1] else 'NOT met'}")
+                if kind == "folder":
+                    per_s = scanned.facts["files"] / scanned.seconds
+                    goals.append(per_s >= FILES_PER_S_GOAL)
+                    notes.append(f"{per_s:,.0f} files/s {'met' if goals[-1] else 'NOT met'}")
+                if scanned.facts["problems"]:
+                    notes.append(f"problems: {scanned.facts['problems']}")
+                met = met and all(goals)
+                print(
+                    f"{kind:<8} {label:<5} {scanned.facts['inflate'] if uses_inflate else '-':<8} "
+                    f"{_size(path) / MiB:>9,.0f} {decoded / MiB:>9,.0f} "
+                    f"{bare.seconds:>7.2f} {scanned.seconds:>7.2f} "
+                    f"{decoded / MiB / scanned.seconds:>7.1f} {ratio:>6.2f} "
+                    f"{scanned.rss:>8.1f}  {'; '.join(notes)}; "
+                    f"{scanned.facts['files']} files, {len(scanned.facts['keys'])} keys"
+                )
+    print("\nlinearity (full / half scan time; 2.0 is linear):")
+    for (kind, label, stdlib), seconds in times.items():
+        if label == "full" and (kind, "half", stdlib) in times:
+            half = times[(kind, "half", stdlib)]
+            lib = "zlib" if stdlib else "fast"
+            print(f"  {kind:<8} {lib:<5} {half:7.2f} s -> {seconds:7.2f} s: {seconds / half:.2f}")
+    return met
+
+
+def engines(mib: int) -> None:
+    """The key search over a text stream: the old per-line ``re`` vs each engine."""
+    import io
+    import re
+
+    from scanner.artifacts import Artifact
+    from scanner.containers import inflate
+    from scanner.extractors.fields import KEY_FIELD_PATTERN
+    from scanner.extractors.log import scan_lines
+    from scanner.extractors.patterns import available
+
+    data = b"".join(inputs.text_stream(mib * MiB))
+    blocks = [data[i : i + MiB] for i in range(0, len(data), MiB)]
+    print(f"\npattern engines on {len(data) / MiB:,.0f} MiB of log text:")
+
+    def timed(label: str, work: Any) -> None:
+        start = time.perf_counter()
+        found = work()
+        print(f"  {label:<44} {time.perf_counter() - start:7.2f} s  ({found} hits)")
+
+    compressed = zlib.compress(data, 6)
+    for name, lib in (("zlib", zlib), (inflate.NAME, None)):
+        if lib is None and name == "zlib":
+            continue
+
+        def inflate_all(lib: Any = lib) -> int:
+            inflater = lib.decompressobj() if lib else inflate.decompressobj()
+            return (
+                sum(
+                    len(inflater.decompress(compressed[i : i + MiB]))
+                    for i in range(0, len(compressed), MiB)
+                )
+                // MiB
+            )
+
+        timed(f"bare inflate ({name}), MiB out", inflate_all)
+    key = re.compile(
+        rb"(?<![A-Za-z0-9_])(" + KEY_FIELD_PATTERN.encode() + rb")[\\\"':=\t >]{1,16}"
+        rb"(?:0[xX])?([0-9a-fA-F]{32})(?![0-9a-fA-F])",
+        re.IGNORECASE,
+    )
+    timed(
+        "re, case-insensitive key pattern, blocks", lambda: sum(len(key.findall(b)) for b in blocks)
+    )
+    artifact = Artifact(chain=("bench.log",), opener=lambda: io.BytesIO(data))
+    for name, engine in available().items():
+        timed(
+            f"{name}: engine pass over blocks",
+            lambda e=engine: sum(len(e.scan(b)[0]) for b in blocks),
+        )
+        timed(
+            f"{name}: log.scan_lines, candidates",
+            lambda e=engine: len(list(scan_lines(artifact, io.BytesIO(data), engine=e))),  # type: ignore[arg-type]
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0: the sizes of issue 7")
+    parser.add_argument("--keep", type=Path, help="build into (and reuse) this folder")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best kept)")
+    parser.add_argument("--no-engines", action="store_true", help="skip the engine timing")
+    parser.add_argument("--only", help=f"comma-separated inputs to measure ({', '.join(KINDS)})")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, what, path = args.child
+        print(json.dumps(child(kind, what, Path(path))))
+        return
+    if args.keep and ROOT in args.keep.resolve().parents:
+        raise SystemExit("--keep must be outside the repository")
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="keyscan-bench-"))
+    free = shutil.disk_usage(folder.parent if not folder.exists() else folder).free
+    need = int(5.5 * (1 << 30) * args.scale)
+    if free < need:
+        raise SystemExit(f"needs about {need / (1 << 30):.1f} GiB free beside {folder}")
+    try:
+        start = time.perf_counter()
+        sets = {
+            "half": inputs.build(folder / f"half-{args.scale / 2:g}", args.scale / 2),
+            "full": inputs.build(folder / f"full-{args.scale:g}", args.scale),
+        }
+        from scanner.containers import inflate
+        from scanner.extractors.patterns import default_engine
+
+        print(
+            f"inputs in {folder} ({time.perf_counter() - start:.0f} s to build or find); "
+            f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, zlib {zlib.ZLIB_VERSION}, "
+            f"fast inflate: {inflate.NAME}, pattern engine: {default_engine().name}\n"
+        )
+        met = measure(sets, args.repeat, set((args.only or ",".join(KINDS)).split(",")))
+        print(f"\nall goals {'met' if met else 'NOT met'}")
+        if not args.no_engines:
+            engines(max(32, int(512 * args.scale)))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

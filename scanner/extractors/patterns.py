@@ -1,0 +1,163 @@
+"""The key-field search over text blocks, by the fastest engine installed.
+
+``log.scan_lines`` reads text in blocks of whole lines and asks an engine which lines may
+matter; only those lines go through the exact (Python ``re``) rules of ``log.keys_in_text``
+and ``tool_output``. An engine therefore only has to find a *superset* of the lines that
+matter, and every engine gives the same candidates. It reports, for one block:
+
+- the end offsets of loose key matches: a name ending in ``key`` or ``token``, 1-16
+  separator bytes, then 32 hex, any case. Every match of ``log._KEY`` contains one, and
+  none crosses a line end;
+- the start offsets (after the block's first line) of lines that may begin huami-token
+  output: first byte (after leading blanks) ``|``, ``+``, ``\\xe2`` (box drawing) or the
+  word ``Device``. Other lines are no-ops for ``ToolOutput`` while it is inactive.
+
+Engines, fastest first (docs/performance.md, 512 MiB of log text on 2 cores): hyperscan
+(PyPI ``hyperscan``) about 0.15 s, google-re2 about 1 s, the pure-Python engine (``bytes``
+searches, C speed, plus ``re`` at each hit) about 2.5 s; ``re`` with the case-insensitive
+pattern over every line took 17 s. ``KEYSCAN_PATTERN_ENGINE=python|re2|hyperscan`` forces one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Protocol
+
+# Loose forms of log._KEY (no look-arounds: neither hyperscan nor RE2 has them).
+_SEP_HEX = rb"[\\\"':=\t >]{1,16}(?:0[xX])?[0-9a-fA-F]{32}"
+KEY_LOOSE = rb"(?:key|token)" + _SEP_HEX  # compiled without case
+TOOL_LINE = rb"\n(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])"
+# The same at the very start of a block (every block starts at a line start).
+TOOL_AT_START = re.compile(rb"(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])")
+
+
+class Engine(Protocol):
+    name: str
+
+    def scan(self, block: bytes) -> tuple[list[int], list[int]]:
+        """(key match ends, tool line starts after offset 0), in any order, maybe repeated."""
+        ...
+
+
+class PythonEngine:
+    """Pure Python: ``bytes.find`` for the field names on the lowered block (C speed), the
+    loose pattern only where one is found."""
+
+    name = "python"
+    _key_at = re.compile(KEY_LOOSE.lower())  # applied to the lowered block
+    _tool = re.compile(TOOL_LINE)
+
+    def scan(self, block: bytes) -> tuple[list[int], list[int]]:
+        lowered = block.lower()  # ASCII only, as re.IGNORECASE on bytes
+        ends: list[int] = []
+        for word in (b"key", b"token"):
+            find = lowered.find
+            at = find(word)
+            while at >= 0:
+                match = self._key_at.match(lowered, at)
+                if match:
+                    ends.append(match.end())
+                at = find(word, at + 1)
+        tools = [m.start() + 1 for m in self._tool.finditer(block)]
+        return ends, tools
+
+
+class Re2Engine:
+    """google-re2: one linear-time pass per pattern."""
+
+    name = "re2"
+
+    def __init__(self) -> None:
+        import re2  # type: ignore[import-not-found]
+
+        caseless = re2.Options()
+        caseless.case_sensitive = False
+        caseless.encoding = re2.Options.Encoding.LATIN1  # bytes, not UTF-8
+        exact = re2.Options()
+        exact.encoding = re2.Options.Encoding.LATIN1
+        self._key = re2.compile(KEY_LOOSE, caseless)
+        self._tool = re2.compile(TOOL_LINE, exact)
+
+    def scan(self, block: bytes) -> tuple[list[int], list[int]]:
+        ends = [m.end() for m in self._key.finditer(block)]
+        tools = [m.start() + 1 for m in self._tool.finditer(block)]
+        return ends, tools
+
+
+class HyperscanEngine:
+    """Hyperscan (Intel's multi-pattern matcher; the PyPI wheel bundles the library)."""
+
+    name = "hyperscan"
+
+    def __init__(self) -> None:
+        import hyperscan  # type: ignore[import-not-found]
+
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[KEY_LOOSE, TOOL_LINE],
+            ids=[0, 1],
+            elements=2,
+            flags=[hyperscan.HS_FLAG_CASELESS, 0],
+        )
+        self._scratch = hyperscan.Scratch(self._db)
+
+    def scan(self, block: bytes) -> tuple[list[int], list[int]]:
+        ends: list[int] = []
+        tool_ends: list[int] = []
+        found = (ends, tool_ends)
+
+        def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
+            found[ident].append(end)
+
+        self._db.scan(block, match_event_handler=on_match, scratch=self._scratch)
+        # Hyperscan reports where a match ends: the line starts after the last "\n".
+        tools = [block.rfind(b"\n", 0, end) + 1 for end in tool_ends]
+        return ends, tools
+
+
+ENGINES: dict[str, Callable[[], Engine]] = {
+    "hyperscan": HyperscanEngine,
+    "re2": Re2Engine,
+    "python": PythonEngine,
+}
+
+
+def available() -> dict[str, Engine]:
+    """Every engine that loads here, fastest first."""
+    found: dict[str, Engine] = {}
+    for name, make in ENGINES.items():
+        try:
+            found[name] = make()
+        except Exception:  # not installed, or a wheel that does not load on this CPU
+            continue
+    return found
+
+
+@cache
+def default_engine() -> Engine:
+    """The fastest engine that loads (or the one ``KEYSCAN_PATTERN_ENGINE`` names)."""
+    wanted = os.environ.get("KEYSCAN_PATTERN_ENGINE", "").strip().lower()
+    order = [wanted] if wanted in ENGINES else list(ENGINES)
+    for name in [*order, "python"]:
+        try:
+            return ENGINES[name]()
+        except Exception:
+            continue
+    return PythonEngine()
+
+
+__all__ = [
+    "ENGINES",
+    "KEY_LOOSE",
+    "TOOL_AT_START",
+    "TOOL_LINE",
+    "Engine",
+    "HyperscanEngine",
+    "PythonEngine",
+    "Re2Engine",
+    "available",
+    "default_engine",
+]
