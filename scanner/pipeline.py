@@ -81,13 +81,13 @@ class _Families:
         for suffix in ("-wal", "-journal"):
             if kind != "db" and base.endswith(suffix):
                 base = base[: -len(suffix)]
+        stream = None
+        if not artifact.reopenable:  # spooled first: a cut member must not leave a family
+            memory = 1 if self._spooled() else self.ctx.limits.spool_memory
+            stream = spool(stream_source(), memory, self.ctx.limits.max_sqlite_bytes)
         if base in self.families and getattr(self.families[base], kind) is not None:
             self._read(base)  # the same file twice (an appended tar): read the first one now
         family = self.families.setdefault(base, sqlite.Family())
-        stream = None
-        if not artifact.reopenable:
-            memory = 1 if self._spooled() else self.ctx.limits.spool_memory
-            stream = spool(stream_source(), memory, self.ctx.limits.max_sqlite_bytes)
         setattr(family, kind, sqlite.Member(artifact, stream))
         if family.db is not None and (family.wal is not None or family.journal is not None):
             self._read(base)

@@ -19,6 +19,7 @@ tarfile is driven in stream mode (``r|``) with three guards of our own:
 
 from __future__ import annotations
 
+import io
 import re
 import tarfile
 from collections.abc import Callable, Iterator
@@ -192,6 +193,26 @@ def _headers(read: Callable[[], _T], where: str) -> _T:
         raise Corrupt(f"extended headers after {where} nest without end") from error
 
 
+class _MemberStream(io.RawIOBase):
+    """A member's data; tarfile's "unexpected end of data" (a cut) becomes ``Truncated``."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            return self._handle.readinto(buffer)  # type: ignore[attr-defined, no-any-return]
+        except tarfile.ReadError as error:  # the words the pipeline has always given it
+            raise Truncated(f"ends early: {error}") from error
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
 class Tar(Container):
     name = "tar"
 
@@ -242,9 +263,11 @@ class Tar(Container):
                 handle = archive.extractfile(member)
                 if handle is None:
                     continue
+                # Unbuffered: a read-ahead would meet a cut before the member's own reader.
+                stream = _MemberStream(handle)
                 yield artifact.child(
                     member.name,
-                    lambda handle=handle: handle,  # type: ignore[misc]
+                    lambda stream=stream: stream,  # type: ignore[misc]
                     size=member.size,
                     mtime=float(member.mtime) if member.mtime else None,
                     mtime_source="tar member mtime",

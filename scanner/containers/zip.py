@@ -30,6 +30,7 @@ from scanner.errors import (
     LimitExceeded,
     NeedsPassword,
     Truncated,
+    Unsupported,
     WrongPassword,
 )
 
@@ -104,6 +105,8 @@ class _MemberStream(io.RawIOBase):
 def _open_archive(stream: BinaryIO) -> pyzipper.AESZipFile:
     try:
         return pyzipper.AESZipFile(stream)
+    except NotImplementedError as error:  # "zip file version 8.4": a newer spec, or damage
+        raise Unsupported(f"zip uses a feature keyscan cannot read: {error}") from error
     except (*_BAD_ZIP, ValueError, EOFError) as error:
         text = str(error).lower()
         if "not a zip file" in text or "truncated" in text or "end of central" in text:
@@ -131,7 +134,10 @@ class Zip(Container):
         self, archive: pyzipper.AESZipFile, artifact: Artifact, ctx: ScanContext
     ) -> Iterator[Artifact]:
         limits = ctx.limits
-        infos = [info for info in archive.infolist() if not info.is_dir()]
+        nameless = [info for info in archive.infolist() if not info.filename]
+        if nameless:  # a name starting with NUL (zipfile cuts names there): damage
+            ctx.problem("corrupt", artifact.chain, f"{len(nameless)} member(s) without a name")
+        infos = [info for info in archive.infolist() if info.filename and not info.is_dir()]
         if len(infos) > limits.max_entries:
             raise LimitExceeded(f"{len(infos):,} members, over the {limits.max_entries:,} limit")
         if _is_apk(infos):
@@ -167,6 +173,8 @@ class Zip(Container):
     def _refusal(info: zipfile.ZipInfo, ctx: ScanContext) -> tuple[str, str] | None:
         """Why a member is not read at all (problem kind, words), from its header alone."""
         limits = ctx.limits
+        if info.header_offset < 0:  # a damaged central directory: seeking there fails
+            return "corrupt", "the central directory places this member before the zip's start"
         if info.compress_type not in _METHODS:  # pyzipper gives AES members' real method
             return "unsupported", f"compression method {info.compress_type} is not supported"
         if info.file_size > limits.max_member_bytes:
@@ -192,7 +200,9 @@ class Zip(Container):
         def open_member() -> BinaryIO:
             try:
                 handle = archive.open(info, pwd=password if info.flag_bits & 0x1 else None)
-            except _BAD_ZIP as error:  # a bad local header
+            except NotImplementedError as error:  # strong encryption, patched data
+                raise Unsupported(f"zip member {info.filename}: {error}") from error
+            except (*_BAD_ZIP, ValueError) as error:  # a bad local header or its offset
                 raise Corrupt(f"zip member {info.filename}: {error}") from error
             member = _MemberStream(handle, info.filename, ctx.limits.max_member_bytes, ctx.charge)
             return io.BufferedReader(member, buffer_size=1 << 16)

@@ -42,6 +42,19 @@ def valid_page_size(size: int) -> bool:
     return 512 <= size <= 65536 and size & (size - 1) == 0
 
 
+def _padding_allowance(present: int) -> int:
+    """How many empty bytes a cut file may be padded with: as much as it holds, 16 MiB at
+    least. Beyond that a claimed size is damage, not a cut."""
+    return max(present, 16 << 20)
+
+
+def _bounded_size(claimed: int, present: int, what: str) -> int:
+    """``claimed`` bytes, unless that is far more than the evidence holds (then Corrupt)."""
+    if claimed > present + _padding_allowance(present):
+        raise Corrupt(f"{what} claims {claimed:,} bytes of database; the files hold {present:,}")
+    return claimed
+
+
 def make_readable(image: bytearray) -> None:
     """``deserialize()`` refuses a WAL-mode image (bytes 18-19 = 2): mark it rollback mode."""
     for offset in (WRITE_VERSION_OFFSET, WRITE_VERSION_OFFSET + 1):
@@ -80,16 +93,25 @@ def prepare_main(raw: bytes, cap: int) -> MainImage:
     # The header's page count is trusted only when SQLite marked it valid (fileformat2 1.3.7).
     declared = header.page_count if header.change_counter == header.version_valid_for else 0
     want = max(whole_pages, declared * page_size)
-    if want > cap:  # a damaged count: pad to whole pages and tell SQLite the real size
+    if want > min(cap, whole_pages + _padding_allowance(len(raw))):
+        # A damaged count, or a file cut to a sliver: tell SQLite the real size instead of
+        # padding (a header claiming 2^31 pages must not allocate them).
+        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = (whole_pages // page_size).to_bytes(
+            4, "big"
+        )
+        truncated = (
+            f"the header claims {declared:,} pages ({want:,} bytes), the file holds "
+            f"{len(raw):,} bytes; read as what is there"
+        )
         want = whole_pages
-        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = (want // page_size).to_bytes(4, "big")
-    truncated = None
+    else:
+        truncated = None
     if want > len(raw):
         truncated = (
             f"the database ends early: {len(raw):,} of {want:,} bytes;"
             " the missing part was read as empty pages"
         )
-        image.extend(bytes(want - len(raw)))
+    image.extend(bytes(want - len(raw)))  # missing pages read as empty ones
     make_readable(image)
     return MainImage(image, page_size, truncated)
 
@@ -214,7 +236,8 @@ def apply_wal(base: bytearray | None, data: bytes, log: WalLog) -> bytearray | N
     """
     if not log.frames:
         return None
-    size = log.db_pages * log.page_size
+    present = max(max(f.page_number for f in log.frames) * log.page_size, len(base or b""))
+    size = _bounded_size(log.db_pages * log.page_size, present, "the last commit frame")
     if base is None:
         if not any(frame.page_number == 1 for frame in log.frames):
             return None
@@ -292,9 +315,10 @@ def read_journal(data: bytes) -> Journal:
 
 def roll_back(base: bytearray | None, journal: Journal) -> bytearray | None:
     """The database as it was before the interrupted transaction; None if not buildable."""
-    size = journal.initial_pages * journal.page_size
-    if size == 0 or not journal.pages:
+    if journal.initial_pages == 0 or not journal.pages:
         return None
+    present = max(max(journal.pages) * journal.page_size, len(base or b""))
+    size = _bounded_size(journal.initial_pages * journal.page_size, present, "the journal")
     if base is None:
         if 1 not in journal.pages:
             return None
