@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact
+from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.context import ScanContext
 from scanner.extractors.fields import confidence_for, is_wearable_model
 from scanner.model import Candidate, DeviceInfo
@@ -93,3 +95,24 @@ def make_candidate(
         deleted=deleted,
         confidence=confidence,
     )
+
+
+def read_document(
+    artifact: Artifact, stream: BinaryIO, ctx: ScanContext, what: str
+) -> tuple[bytes | None, BinaryIO]:
+    """A JSON / XML document whole, if within ``max_text_bytes``.
+
+    Past the limit: a ``limit`` problem, None, and a stream of all of it (what was read
+    first included) for the line search instead.
+    """
+    cap = ctx.limits.max_text_bytes
+    data = read_up_to(stream, cap + 1)
+    if len(data) <= cap:
+        return data, stream
+    ctx.problem(
+        "limit",
+        artifact.chain,
+        f"{what} document is larger than the {cap:,}-byte limit for parsing it whole; "
+        "searched line by line instead",
+    )
+    return None, io.BufferedReader(PrefixedStream(data, stream), buffer_size=1 << 16)

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
-from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.context import ScanContext
-from scanner.extractors.base import Extractor, looks_like_text, make_candidate
+from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
 from scanner.extractors.fields import mac_in_file_name
 from scanner.extractors.json_walk import parse_json_text, walk_json
 from scanner.extractors.log import keys_in_text, line_time, scan_lines
@@ -62,16 +61,8 @@ class JsonDocument(Extractor):
     def extract(
         self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
     ) -> Iterator[Candidate]:
-        cap = ctx.limits.max_text_bytes
-        data = read_up_to(stream, cap + 1)
-        if len(data) > cap:
-            ctx.problem(
-                "limit",
-                artifact.chain,
-                f"JSON document is larger than the {cap:,}-byte limit for parsing it whole; "
-                "searched line by line instead",
-            )
-            rest = io.BufferedReader(PrefixedStream(data, stream), buffer_size=1 << 16)
+        data, rest = read_document(artifact, stream, ctx, "JSON")
+        if data is None:  # too big to parse whole: its lines are still searched
             yield from scan_lines(artifact, rest, "text")
             return
         try:
@@ -86,9 +77,8 @@ class JsonDocument(Extractor):
 
     @staticmethod
     def _walk(artifact: Artifact, document: object) -> Iterator[Candidate]:
-        named = DeviceInfo(
-            mac=mac_in_file_name(artifact.path)
-        )  # device_<MAC>.json: MAC in the name
+        # device_<MAC>.json: the MAC is in the name
+        named = DeviceInfo(mac=mac_in_file_name(artifact.path))
         for hit in walk_json(document, outer=named):
             candidate = make_candidate(
                 artifact,

@@ -28,9 +28,13 @@ from typing import BinaryIO
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
-from scanner.extractors.base import make_candidate
 from scanner.extractors.sqlite_deleted import Recovery
-from scanner.extractors.sqlite_rows import SQLITE_ERRORS, Finding, ImageReport, read_image
+from scanner.extractors.sqlite_rows import (
+    SQLITE_ERRORS,
+    ImageReport,
+    finding_candidate,
+    read_image,
+)
 from scanner.extractors.sqlite_wal import (
     Journal,
     WalLog,
@@ -121,27 +125,13 @@ class _FamilyReader:
                 self.seen.add(finding.identity)
             elif finding.identity in self.seen:
                 continue
-            candidate = _candidate(artifact, finding, method)
+            candidate = finding_candidate(artifact, finding, method)
             if candidate is not None:
                 yield candidate
         for hint in report.hints:
             if hint not in self.hinted:
                 self.hinted.add(hint)
                 self.ctx.hint(hint)
-
-
-def _candidate(artifact: Artifact, finding: Finding, method: str) -> Candidate | None:
-    return make_candidate(
-        artifact,
-        key=finding.key,
-        field=finding.field,
-        where=finding.where,
-        method=method,
-        device=finding.device,
-        timestamp=finding.timestamp,
-        timestamp_source=finding.timestamp_source,
-        wearable_context=finding.wearable,
-    )
 
 
 def _unread_tables(report: ImageReport) -> str:

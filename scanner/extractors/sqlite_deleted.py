@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from scanner.artifacts import Artifact
-from scanner.extractors.base import make_candidate
 from scanner.extractors.sqlite_carve import (
     Carved,
     carve_image,
@@ -30,7 +29,7 @@ from scanner.extractors.sqlite_carve import (
     table_owners,
 )
 from scanner.extractors.sqlite_records import Buffer, TableShape
-from scanner.extractors.sqlite_rows import Finding, row_findings
+from scanner.extractors.sqlite_rows import Finding, finding_candidate, row_findings
 from scanner.extractors.sqlite_wal import Journal, WalLog, wal_versions
 from scanner.layouts.sqlite_btree import HEADER_RESERVED_SPACE_OFFSET
 from scanner.model import Candidate
@@ -71,18 +70,7 @@ class Recovery:
                 if finding.slot in self.known:
                     continue
                 self.known.add(finding.slot)
-                candidate = make_candidate(
-                    artifact,
-                    key=finding.key,
-                    field=finding.field,
-                    where=finding.where,
-                    method=method,
-                    device=finding.device,
-                    timestamp=finding.timestamp,
-                    timestamp_source=finding.timestamp_source,
-                    wearable_context=finding.wearable,
-                    deleted=True,
-                )
+                candidate = finding_candidate(artifact, finding, method, deleted=True)
                 if candidate is not None:
                     yield candidate
 

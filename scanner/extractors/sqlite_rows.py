@@ -15,7 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from scanner.artifacts import Artifact
 from scanner.errors import Corrupt
+from scanner.extractors.base import make_candidate
 from scanner.extractors.fields import (
     epoch_to_datetime,
     is_key_field,
@@ -26,7 +28,7 @@ from scanner.extractors.fields import (
 )
 from scanner.extractors.json_walk import parse_json_text, walk_json
 from scanner.extractors.sqlite_records import TableShape, affinity
-from scanner.model import DeviceInfo
+from scanner.model import Candidate, DeviceInfo
 
 log = logging.getLogger("keyscan")
 
@@ -210,6 +212,24 @@ class ImageReport:
     hints: list[DeviceInfo] = field(default_factory=list)  # MAC + name rows without a key
     failures: list[str] = field(default_factory=list)  # tables that could not be read to the end
     tables: list[TableShape] = field(default_factory=list)  # rowid tables, for the carver
+
+
+def finding_candidate(
+    artifact: Artifact, finding: Finding, method: str, deleted: bool = False
+) -> Candidate | None:
+    """The candidate a finding gives in ``artifact`` (None when the shared rules drop it)."""
+    return make_candidate(
+        artifact,
+        key=finding.key,
+        field=finding.field,
+        where=finding.where,
+        method=method,
+        device=finding.device,
+        timestamp=finding.timestamp,
+        timestamp_source=finding.timestamp_source,
+        wearable_context=finding.wearable,
+        deleted=deleted,
+    )
 
 
 def open_image(image: bytes | bytearray) -> sqlite3.Connection:

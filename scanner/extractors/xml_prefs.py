@@ -21,10 +21,9 @@ from datetime import datetime
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
-from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.context import ScanContext
 from scanner.errors import Unsupported
-from scanner.extractors.base import Extractor, looks_like_text, make_candidate
+from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
 from scanner.extractors.fields import (
     epoch_to_datetime,
     is_key_field,
@@ -114,16 +113,8 @@ class XmlPrefs(Extractor):
     def extract(
         self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
     ) -> Iterator[Candidate]:
-        cap = ctx.limits.max_text_bytes
-        data = read_up_to(stream, cap + 1)
-        if len(data) > cap:
-            ctx.problem(
-                "limit",
-                artifact.chain,
-                f"XML document is larger than the {cap:,}-byte limit for parsing it whole; "
-                "searched line by line instead",
-            )
-            rest = io.BufferedReader(PrefixedStream(data, stream), buffer_size=1 << 16)
+        data, rest = read_document(artifact, stream, ctx, "XML")
+        if data is None:  # too big to parse whole: its lines are still searched
             yield from scan_lines(artifact, rest, "text")
             return
         if _DTD.search(data):
