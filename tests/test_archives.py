@@ -274,3 +274,19 @@ def test_storage_member_paths_map_to_device_paths() -> None:
     assert mapped("Download/wearablelog/1log.zip") == "/sdcard/Download/wearablelog/1log.zip"
     assert mapped("../data/data/evil") is None
     assert mapped("random/file.txt") is None
+
+
+def test_zstd_tar_is_walked_when_zstandard_is_installed(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    mac, key = archives.device("zstd")
+    log = twrp.device_log(mac, key).encode()
+    body = zstandard.ZstdCompressor().compress(archives.tar_bytes([(archives.WATCH_LOG, log)]))
+    path = tmp_path / "storage.tar.zst"
+    path.write_bytes(body)
+    result, _ = _scan(path)
+    assert [(c.key, c.provenance[:3]) for c in result.candidates] == [
+        (key, (str(path), "storage.tar", archives.WATCH_LOG))
+    ]
+    path.write_bytes(body[: len(body) // 2])
+    cut, _ = _scan(path)
+    assert {p.kind for p in cut.problems} == {"truncated"}

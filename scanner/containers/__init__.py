@@ -14,6 +14,7 @@ from scanner.containers.openaes import OpenAes
 from scanner.containers.raw_image import RawImage
 from scanner.containers.tar import Tar
 from scanner.containers.zip import Zip
+from scanner.containers.zstd import Zstd
 
 CONTAINERS: list[type[Container]] = [
     AndroidBackup,
@@ -22,6 +23,7 @@ CONTAINERS: list[type[Container]] = [
     Gzip,
     Bzip2,
     Xz,
+    Zstd,  # only with the zstandard package
     Zip,
     Tar,
     RawImage,  # last: an ext4 superblock; other unclaimed blobs reach it as a fallback

@@ -22,7 +22,7 @@ from scanner.containers.base import Container
 from scanner.context import Limits, ScanContext
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 
-_SUFFIXES = (".gz", ".tgz", ".bz2", ".tbz2", ".tbz", ".xz", ".txz")
+_SUFFIXES = (".gz", ".tgz", ".bz2", ".tbz2", ".tbz", ".xz", ".txz", ".zst", ".tzst")
 # Small files may compress far better than max_ratio (an empty database, a log of one
 # repeated line); the ratio only counts once this much came out.
 RATIO_FLOOR = 64 << 20
