@@ -6,8 +6,12 @@ import io
 import tarfile
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from corpus.samples import app_data
 from scanner.context import ScanOptions
+from scanner.extractors.base import looks_like_text
 from scanner.pipeline import scan
 
 
@@ -61,3 +65,26 @@ def test_a_failing_parser_costs_one_file_only(tmp_path: Path) -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def _text_rule(head: bytes) -> bool:
+    """The text rule spelled out slowly: the fast path must agree with it exactly."""
+    if not head or b"\x00" in head:
+        return False
+    sample = head.decode("utf-8", "replace")
+    damaged = sample.count("\ufffd")
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
+    return damaged <= max(4, len(sample) // 100) and printable >= 0.95 * len(sample)
+
+
+@given(st.binary(max_size=600) | st.text(max_size=300).map(lambda t: t.encode("utf-8")))
+@settings(max_examples=300, deadline=None)
+def test_text_detection_fast_path_agrees_with_the_rule(head: bytes) -> None:
+    assert looks_like_text(head) is _text_rule(head)
+
+
+def test_text_detection_examples() -> None:
+    assert looks_like_text(b"2024-02-28 10:11:12.345|3.25.0i|I|Tag_1_2|hello\n")
+    assert looks_like_text("设备 authKey=0x".encode() * 20)
+    assert not looks_like_text(b"SQLite format 3\x00")
+    assert not looks_like_text(b"\x1b\x02\x03" * 50)
