@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import struct
 import subprocess
@@ -39,7 +38,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import peak_rss_mib  # bench/common.py, beside this file
 from Cryptodome.Cipher import AES
 
 from corpus.samples.adb_backups import (
@@ -168,16 +169,6 @@ def write_backups(folder: Path, total: int, band: Band) -> dict[str, Path]:
 
 
 # --- measurements, each in a child process ----------------------------------------------
-
-
-def peak_rss_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _body(handle: BinaryIO) -> tuple[int, Any]:

@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +42,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import peak_rss_mib  # bench/common.py, beside this file
 
 from corpus.common import epoch, fake_key, fake_mac
 from corpus.samples.raw_image import device_db
@@ -143,16 +145,6 @@ def drop_cache(path: Path) -> bool:
 
 
 # --- measurements, each in a child process ----------------------------------------------
-
-
-def peak_rss_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def measure(kind: str, path: Path) -> dict[str, object]:

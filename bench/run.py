@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import inputs  # noqa: E402  (bench/inputs.py, beside this file)
+from common import peak_rss_mib  # noqa: E402  (bench/common.py)
 
 MiB = 1 << 20
 RATIO_GOAL = 1.3
@@ -58,13 +59,6 @@ KINDS = {  # input -> (bare work, uses inflate)
 
 
 # --- child measurements -------------------------------------------------------------------
-
-
-def _peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _files(path: Path) -> list[Path]:
@@ -138,7 +132,7 @@ def child(kind: str, what: str, path: Path) -> dict[str, Any]:
         facts["bytes"] = _bare_read(path)
     facts["seconds"] = time.perf_counter() - start
     facts["cpu"] = time.process_time() - cpu
-    facts["rss"] = _peak_rss_mib()
+    facts["rss"] = peak_rss_mib()
     return facts
 
 
