@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +25,20 @@ def fake_mac(label: str) -> str:
     """A stable MAC in Huami's vendor range for ``label``."""
     digest = hashlib.sha256(b"keyscan-corpus-mac:" + label.encode()).digest()
     return "C8:0F:10:" + ":".join(f"{b:02X}" for b in digest[:3])
+
+
+def zip_of(
+    members: list[tuple[str, bytes]], date_time: tuple[int, ...] = (2024, 3, 1, 12, 0, 0)
+) -> bytes:
+    """A deflated zip with fixed member times and modes: the same bytes every build."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
 
 
 def epoch(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> int:

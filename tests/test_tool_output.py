@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from corpus.common import fake_key, fake_mac
+from corpus.common import fake_key, fake_mac, write
 from corpus.samples import server_answer as sa
 from scanner.pipeline import scan
 
@@ -23,10 +22,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    os.utime(path, (MTIME.timestamp(), MTIME.timestamp()))
-    return path
+    return write(path, text, int(MTIME.timestamp()))
 
 
 def test_huami_token_table_and_device_blocks(samples: Path) -> None:

@@ -12,14 +12,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import tempfile
-import zipfile
 from pathlib import Path
 
-from corpus.common import Expected, epoch, fake_key, fake_mac, write
+from corpus.common import Expected, epoch, fake_key, fake_mac, write, zip_of
 
 FOLDER = "gadgetbridge"
 ZIP = "gadgetbridge/gadgetbridge_20240301120000.zip"
@@ -114,14 +112,7 @@ def _export_zip() -> bytes:
             _prefs({"authkey": ("String", LITE_ACCOUNT_ID), "timeformat": ("String", "24h")}),
         ),
     ]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
+    return zip_of(members, MEMBER_TIME)
 
 
 def _legacy_export() -> str:

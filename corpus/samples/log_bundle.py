@@ -13,11 +13,9 @@ still on the phone.
 from __future__ import annotations
 
 import gzip
-import io
-import zipfile
 from pathlib import Path
 
-from corpus.common import Expected, fake_key, fake_mac, write
+from corpus.common import Expected, fake_key, fake_mac, write, zip_of
 
 ZIP = "log_bundle/Download/wearablelog/1709294400000log.zip"
 LOOSE = "log_bundle/Android/data/com.xiaomi.wearable/files/log/Wearable.log"
@@ -209,14 +207,7 @@ def _loose() -> str:
 
 
 def _zip(members: list[tuple[str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
+    return zip_of(members, MEMBER_TIME)
 
 
 def build(dest: Path) -> list[Expected]:
