@@ -43,7 +43,7 @@ from scanner.errors import PROBLEM_KINDS, ScanError
 from scanner.extractors import EXTRACTORS, sqlite
 from scanner.extractors.base import Extractor
 from scanner.extractors.json_doc import JsonDocument
-from scanner.extractors.log import LogLines, keys_in_text
+from scanner.extractors.log import LogLines
 from scanner.extractors.sqlite_wal import (
     apply_wal,
     prepare_main,
@@ -51,6 +51,7 @@ from scanner.extractors.sqlite_wal import (
     read_wal,
     roll_back,
 )
+from scanner.extractors.text_keys import keys_in_text
 from scanner.extractors.tool_output import ToolOutput
 from scanner.extractors.xml_prefs import XmlPrefs
 from scanner.pipeline import scan
@@ -286,6 +287,7 @@ def test_detection_never_raises(head: bytes) -> None:
 
 
 # --- SQLite: the main file, the WAL and the journal -------------------------------------
+
 
 def _family_bytes(corpus: Corpus, folder: str) -> dict[str, bytes]:
     root, _ = corpus

@@ -302,7 +302,8 @@ def test_damaged_family_gives_known_keys_and_plain_problems(
     family = sqlite.Family(db=member("db"), **{companion: member(companion)})
     ctx = ScanContext()
     try:
-        keys = {c.key for c in sqlite.extract_family(family, ctx)}
+        # Frames after the last commit may be torn writes: listed as low, never chosen.
+        keys = {c.key for c in sqlite.extract_family(family, ctx) if c.confidence != "low"}
     except ScanError as error:
         assert error.kind in ("corrupt", "truncated")
     else:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from corpus.common import fake_key, fake_mac
 from corpus.samples import log_bundle as lb
-from scanner.extractors.log import keys_in_text
+from scanner.extractors.text_keys import keys_in_text
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

@@ -228,7 +228,9 @@ def test_zepp_wal_history(sample: tuple[Path, Expected]) -> None:
         "wal",
         False,
     )
-    assert {c.key for c in device.alternatives} == {keys[0], keys[1], keys[2], keys[4]}
+    # The uncommitted frame may be a torn write: listed, low confidence, never a rival.
+    assert {c.key for c in device.alternatives} == {keys[0], keys[1], keys[2]}
+    assert {c.key for c in result.candidates if c.confidence == "low"} == {keys[4]}
 
 
 def test_sample_builds_the_same_bytes(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from scanner.context import ScanContext
 from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
 from scanner.extractors.fields import mac_in_file_name
 from scanner.extractors.json_walk import parse_json_text, walk_json
-from scanner.extractors.log import keys_in_text, line_time, scan_lines
+from scanner.extractors.log import scan_lines
+from scanner.extractors.text_keys import keys_in_text, line_time
 from scanner.model import Candidate, DeviceInfo
 
 _BOM = b"\xef\xbb\xbf"

@@ -1,12 +1,12 @@
 """The key-field search over text blocks, by the fastest engine installed.
 
 ``log.scan_lines`` reads text in blocks of whole lines and asks an engine which lines may
-matter; only those lines go through the exact (Python ``re``) rules of ``log.keys_in_text``
+matter; only those lines go through the exact (Python ``re``) rules of ``text_keys.keys_in_text``
 and ``tool_output``. An engine therefore only has to find a *superset* of the lines that
 matter, and every engine gives the same candidates. It reports, for one block:
 
 - the end offsets of loose key matches: a name ending in ``key`` or ``token``, 1-16
-  separator bytes, then 32 hex, any case. Every match of ``log._KEY`` contains one, and
+  separator bytes, then 32 hex, any case. Every match of ``text_keys._KEY`` contains one, and
   none crosses a line end;
 - the start offsets (after the block's first line) of lines that may begin huami-token
   output: first byte (after leading blanks) ``|``, ``+``, ``\\xe2`` (box drawing) or the
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Protocol
 
-# Loose forms of log._KEY (no look-arounds: neither hyperscan nor RE2 has them).
+# Loose forms of text_keys._KEY (no look-arounds: neither hyperscan nor RE2 has them).
 _SEP_HEX = rb"[\\\"':=\t >]{1,16}(?:0[xX])?[0-9a-fA-F]{32}"
 KEY_LOOSE = rb"(?:key|token)" + _SEP_HEX  # compiled without case
 TOOL_LINE = rb"\n(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])"

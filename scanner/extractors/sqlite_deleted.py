@@ -63,8 +63,15 @@ class Recovery:
         self.known = known  # slots already reported (live views first)
 
     def _candidates(
-        self, artifact: Artifact, carved: Iterable[Carved], method: str, prefix: str | None = None
+        self,
+        artifact: Artifact,
+        carved: Iterable[Carved],
+        method: str,
+        prefix: str | None = None,
+        unsure: bool = False,
     ) -> Iterator[Candidate]:
+        """``unsure``: bytes no checksum vouches for (a frame after the last commit may be a
+        torn write); their keys are listed with low confidence, never chosen."""
         for item in carved:
             for finding in _findings(item, prefix or f"page {item.page}"):
                 if finding.slot in self.known:
@@ -72,7 +79,7 @@ class Recovery:
                 self.known.add(finding.slot)
                 candidate = finding_candidate(artifact, finding, method, deleted=True)
                 if candidate is not None:
-                    yield candidate
+                    yield replace(candidate, confidence="low") if unsure else candidate
 
     def database(
         self, artifact: Artifact, image: Buffer, page_size: int, shapes: Sequence[TableShape]
@@ -110,7 +117,8 @@ class Recovery:
             carved = carve_page(
                 data, frame.offset, frame.page_number, usable, shapes, owner, mode, skip
             )
-            yield from self._candidates(artifact, carved, "wal", prefix)
+            unsure = frame.status == "uncommitted"
+            yield from self._candidates(artifact, carved, "wal", prefix, unsure)
 
     def journal(
         self, artifact: Artifact, journal: Journal, shapes: Sequence[TableShape], reserved: int

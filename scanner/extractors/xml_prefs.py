@@ -34,7 +34,8 @@ from scanner.extractors.fields import (
     normalise_mac,
 )
 from scanner.extractors.json_walk import parse_json_text, walk_json
-from scanner.extractors.log import keys_in_text, scan_lines
+from scanner.extractors.log import scan_lines
+from scanner.extractors.text_keys import keys_in_text
 from scanner.model import Candidate, DeviceInfo
 
 _BOM = b"\xef\xbb\xbf"
