@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from corpus.build import build_corpus
 from corpus.common import Expected
+
+# CI runs the same examples every time (a red run is reproducible, never a dice roll);
+# locally hypothesis keeps exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REAL_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "real"
 
