@@ -322,6 +322,14 @@ def test_what_is_worth_carving() -> None:
     assert not RawImage.wants_unclaimed(b"plain text\n" * 300, artifact(1 << 20))
     assert not RawImage.wants_unclaimed(b"\xff\xd8\xff\xe0" + binary, artifact(1 << 20))
     assert not RawImage.wants_unclaimed(b"\0\0\0\x18ftypheic" + binary, artifact(1 << 20))
+    # Inside an archive only big members can be partition images: app blobs are skipped
+    # (carving them cost a backup scan most of its time); a decompressed stream is carved.
+    member = Artifact(chain=("x", "m"), opener=io.BytesIO, size=(64 << 20) - 1, depth=1)
+    assert not RawImage.wants_unclaimed(binary, member)
+    member.size = 64 << 20
+    assert RawImage.wants_unclaimed(binary, member)
+    member.size = None
+    assert RawImage.wants_unclaimed(binary, member)
 
 
 @needs_e2fsprogs

@@ -50,7 +50,7 @@ from scanner.layouts.ext4 import (
 MIN_UNCLAIMED = 64 << 10  # smaller unknown binaries are not worth a pass
 # Inside an archive, unclaimed binaries are mostly app blobs and media; only big ones can
 # be partition images. (A decompressed or decrypted stream has no size: it is carved.)
-MIN_UNCLAIMED_MEMBER = 16 << 20
+MIN_UNCLAIMED_MEMBER = 64 << 20
 MAX_DESCRIPTOR_BYTES = 16 << 20  # a group descriptor table larger than this is not read
 # Known formats that hold no databases or key text of their own: media, executables.
 _NOT_IMAGES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"OggS", b"ID3", b"fLaC",
