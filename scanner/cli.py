@@ -148,7 +148,17 @@ def _exit_code(result: ScanResult) -> int:
     return EXIT_NONE
 
 
-@app.command("scan")
+SCAN_EPILOG = (
+    "Examples:\n\n"
+    "  keyscan scan backup.ab\n\n"
+    "  KEYSCAN_PASSWORD=secret keyscan scan backup.ab --no-input --json\n\n"
+    "  keyscan scan exports/ --all\n\n"
+    "Exit codes: 0 a key was found, 1 none was found, 2 usage error or nothing readable. "
+    "Enter the key in Gadgetbridge with its 0x prefix (docs/gadgetbridge.md)."
+)
+
+
+@app.command("scan", epilog=SCAN_EPILOG)
 def scan_command(
     paths: PathsArg,
     json_output: Annotated[

@@ -92,6 +92,13 @@ def test_help_names_the_commands() -> None:
     assert "scan" in result.stdout and "ls" in result.stdout
 
 
+def test_scan_help_gives_examples_and_exit_codes() -> None:
+    result = runner.invoke(app, ["scan", "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    assert "keyscan scan backup.ab" in result.stdout
+    assert "Exit codes: 0 a key was found, 1 none was found" in result.stdout
+
+
 def test_password_option_warns_on_stderr(answer: Path) -> None:
     result = runner.invoke(app, ["scan", str(answer), "--password", "hunter2", "--no-input"])
     assert result.exit_code == 0
