@@ -28,14 +28,16 @@ def fake_mac(label: str) -> str:
 
 
 def zip_of(
-    members: list[tuple[str, bytes]], date_time: tuple[int, ...] = (2024, 3, 1, 12, 0, 0)
+    members: list[tuple[str, bytes]],
+    date_time: tuple[int, ...] = (2024, 3, 1, 12, 0, 0),
+    method: int = zipfile.ZIP_DEFLATED,
 ) -> bytes:
-    """A deflated zip with fixed member times and modes: the same bytes every build."""
+    """A zip with fixed member times and modes: the same bytes every build."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members:
             info = zipfile.ZipInfo(name, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = method
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return buffer.getvalue()

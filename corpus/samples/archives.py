@@ -24,7 +24,7 @@ from unittest import mock
 
 import pyzipper
 
-from corpus.common import Expected, epoch, fake_key, fake_mac, write
+from corpus.common import Expected, epoch, fake_key, fake_mac, write, zip_of
 from corpus.samples.twrp import device_log, origin_db
 
 DATE_TIME = (2024, 3, 1, 12, 0, 0)
@@ -43,14 +43,7 @@ def device(label: str) -> tuple[str, str]:
 
 
 def zip_bytes(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=DATE_TIME)
-            info.compress_type = method
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    return out.getvalue()
+    return zip_of(members, DATE_TIME, method)
 
 
 class _HashRandom:
