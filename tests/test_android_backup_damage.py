@@ -123,7 +123,7 @@ def test_zero_block_then_data_is_not_an_empty_backup(tmp_path: Path) -> None:
     path = make(tmp_path, PLAIN_V5 + b"\0" * 512 + b"x" * 100)
     result = scan_file(path)
     assert [(p.kind, p.message) for p in result.problems] == [
-        ("corrupt", "the tar starts with an end-of-archive block; 612 bytes follow")
+        ("corrupt", "the tar starts with an end-of-archive block; 100 bytes of data follow")
     ]
 
 

@@ -78,6 +78,9 @@ class Decompressed(io.RawIOBase):
     ) -> None:
         self._charge = charge
         self._decompressor = decompressor
+        # read1: one step of the decompressor. Its read(n) loops, and a cut met in the loop
+        # raises and drops the bytes it had already decoded in that call.
+        self._read = getattr(decompressor, "read1", decompressor.read)
         self._source = source
         self._limits = limits
         self._what = what
@@ -89,7 +92,7 @@ class Decompressed(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         self._check()  # once tripped, every later read fails too
         try:
-            data = self._decompressor.read(len(buffer))
+            data = self._read(len(buffer))
         except ScanError:
             raise
         except EOFError as error:
