@@ -105,3 +105,43 @@ def test_generated_lines_with_edge_cases(seed: int, monkeypatch: pytest.MonkeyPa
     for name in ("x.log", "freemyband/keys.txt"):
         assert _same_everywhere(data, name)
         assert _same_everywhere(data.rstrip(b"\n"), name)  # no line end at the end
+
+
+WORDS = (b"auth", b"encrypt", b"token")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_word_counts_are_the_same_in_every_engine(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = [b"auth", b"AuThKey", b"ENCRYPT", b"encrypt_key", b"Token", b"tokn", b"\xc4\xb0", b"x"]
+    data = b"".join(rng.choice(pieces) + rng.randbytes(rng.randint(0, 3)) for _ in range(3000))
+    reference = [data.lower().count(word) for word in WORDS]
+    assert min(reference) > 100  # each word occurs, in several cases
+    for name, engine in available().items():
+        assert engine.count_words(data, WORDS) == reference, name
+
+
+def _hex_ends(data: bytes) -> list[int]:
+    """Every end of 32 hex digits in a row (a run of 40 ends 9 times)."""
+    ends, run = [], 0
+    for index, byte in enumerate(data):
+        run = run + 1 if byte in b"0123456789abcdefABCDEF" else 0
+        if run >= 32:
+            ends.append(index + 1)
+    return ends
+
+
+def test_hex_runs_are_found_exactly_or_not_at_all() -> None:
+    rng = random.Random(7)
+    key = fake_key("hex-runs").encode()
+    data = b"".join(
+        rng.choice([key, key[:31], key + b"ab", key.upper(), b"g" * 5]) + rng.randbytes(40)
+        for _ in range(400)
+    )
+    reference = _hex_ends(data)
+    assert len(reference) > 300
+    for name, engine in available().items():
+        found = engine.hex_run_ends(data)
+        assert found is None or sorted(found) == reference, name
+        assert found is not None or name != "hyperscan"  # its reason to exist
+    assert available()["python"].hex_run_ends(data) is None  # the carver looks page by page

@@ -40,6 +40,7 @@ APP_DB = "com.xiaomi.hm.health/databases/origin_db"
 PAGE_COUNT, CHANGE_COUNTER, VALID_FOR = 28, 24, 92
 JOURNAL_INITIAL_PAGES = 16
 
+
 def _traced(run: Callable[[], ScanResult]) -> tuple[ScanResult, int]:
     """The result and the peak of Python's heap while it was made."""
     tracemalloc.start()

@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from scanner.extractors import patterns
 from scanner.extractors.fields import is_key_field, key_for_field
 from scanner.extractors.sqlite_records import (
     Buffer,
@@ -368,7 +369,15 @@ def carve_image(image: Buffer, page_size: int, shapes: Sequence[TableShape]) -> 
     usable = usable_size(image, page_size)
     freed = freelist_pages(image, page_size)
     owners: dict[int, TableShape] | None = None
-    for number in range(1, len(image) // page_size + 1):
+    # Pages with a hex run anywhere, when an engine finds them at GB/s: a free region
+    # lies inside its page, so other live pages hold no anchor in their free space.
+    pages = len(image) // page_size
+    numbers: Iterable[int] = range(1, pages + 1)
+    ends = patterns.default_engine().hex_run_ends(bytes(image))
+    if ends is not None:
+        hex_pages = {(end - 1) // page_size + 1 for end in ends}
+        numbers = sorted(n for n in hex_pages | freed.keys() if n <= pages)
+    for number in numbers:
         base = (number - 1) * page_size
         if number in freed:
             skip = freed[number]

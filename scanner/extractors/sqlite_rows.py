@@ -17,6 +17,7 @@ from datetime import datetime
 
 from scanner.artifacts import Artifact
 from scanner.errors import Corrupt
+from scanner.extractors import patterns
 from scanner.extractors.base import make_candidate
 from scanner.extractors.fields import (
     epoch_to_datetime,
@@ -332,9 +333,11 @@ def _mentions_key_fields(image: bytes | bytearray, schema_sql: list[object]) -> 
     """
     if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
         return True  # UTF-16 text: the byte search below would not see the words
-    lowered = bytes(image).lower()
-    schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).lower().encode()
-    return any(lowered.count(word) > schema.count(word) for word in _KEYISH_WORDS)
+    engine = patterns.default_engine()
+    schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
+    in_image = engine.count_words(bytes(image), _KEYISH_WORDS)
+    in_schema = engine.count_words(schema, _KEYISH_WORDS)
+    return any(found > declared for found, declared in zip(in_image, in_schema, strict=True))
 
 
 def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Finding]:
