@@ -7,6 +7,7 @@ recorded the moment it is found.
 
 from __future__ import annotations
 
+import io
 import logging
 import posixpath
 import sqlite3
@@ -66,9 +67,9 @@ class _Families:
 
     A family (database + ``-wal`` or ``-journal``) is read as soon as it has a database and
     a companion, else when its directory is done. Forward-only members are spooled: the
-    first one pending may use memory, any further ones go to a private temporary file,
-    so at most one database is held in memory at a time. Re-openable members are simply
-    reopened when the family is read.
+    pending ones share a memory budget (``Limits.spool_memory``), and whatever does not
+    fit goes to a private temporary file. Re-openable members are simply reopened when
+    the family is read.
     """
 
     def __init__(self, ctx: ScanContext) -> None:
@@ -82,21 +83,27 @@ class _Families:
             if kind != "db" and base.endswith(suffix):
                 base = base[: -len(suffix)]
         stream = None
+        held = 0
         if not artifact.reopenable:  # spooled first: a cut member must not leave a family
-            memory = 1 if self._spooled() else self.ctx.limits.spool_memory
+            memory = max(1, self.ctx.limits.spool_memory - self._held())
             stream = spool(stream_source(), memory, self.ctx.limits.max_sqlite_bytes)
+            size = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
+            held = size if size <= memory else 0  # past ``memory`` it went to a file
         if base in self.families and getattr(self.families[base], kind) is not None:
             self._read(base)  # the same file twice (an appended tar): read the first one now
         family = self.families.setdefault(base, sqlite.Family())
-        setattr(family, kind, sqlite.Member(artifact, stream))
+        setattr(family, kind, sqlite.Member(artifact, stream, held))
         if family.db is not None and (family.wal is not None or family.journal is not None):
             self._read(base)
 
-    def _spooled(self) -> bool:
-        return any(
-            member is not None and member.stream is not None
+    def _held(self) -> int:
+        """Bytes of pending members spooled in memory."""
+        return sum(
+            member.held
             for family in self.families.values()
             for member in (family.db, family.wal, family.journal)
+            if member is not None
         )
 
     def next_artifact(self, artifact: Artifact) -> None:

@@ -80,6 +80,7 @@ class Member:
 
     artifact: Artifact
     stream: BinaryIO | None  # spooled bytes of a forward-only member; None: reopen the artifact
+    held: int = 0  # bytes of ``stream`` kept in memory (the rest of the spools share a budget)
 
     def read_all(self, cap: int) -> bytes:
         """The whole file (one database is held in memory at a time); LimitExceeded past cap."""
