@@ -181,3 +181,33 @@ def test_gadgetbridge_default_key_alone_gives_nothing(tmp_path: Path) -> None:
     result = scan([path])
     assert result.candidates == []
     assert result.devices == []
+
+
+@pytest.mark.parametrize(
+    ("field_json", "field"),
+    [
+        ('"authKey"', "authKey"),
+        ('"\\u0061uth_\\u006Bey"', "auth_key"),  # escaped letters spell the name
+        ('"a_u-t_h_k_e_y"', "a_u-t_h_k_e_y"),  # folds to authkey
+        ('"AUTH\u212aEY"', "AUTH\u212aEY"),  # the Kelvin sign lowercases to "k"
+    ],
+)
+def test_field_names_the_quick_check_must_not_miss(
+    tmp_path: Path, field_json: str, field: str
+) -> None:
+    """Documents without "key" or "token" in their folded text are not walked: names
+    spelled any other way must still be walked."""
+    key = fake_key(f"json-spelled-{field}")
+    path = _write(tmp_path / "answer.json", f'{{"data": {{{field_json}: "{key}"}}}}')
+    [candidate] = scan([path]).candidates
+    assert (candidate.key, candidate.field, candidate.method) == (key, field, "json")
+
+
+def test_may_name_key_fields() -> None:
+    from scanner.extractors.fields import may_name_key_fields
+
+    assert not may_name_key_fields(b'{"seq": 1, "items": [957, 4903], "k": "ey"}', b"\\u")
+    assert may_name_key_fields(b'{"T-O_KEN": 1}', b"\\u")
+    assert may_name_key_fields(b'{"x": "\\u006b"}', b"\\u")
+    assert not may_name_key_fields(b"<map><int name='seq' value='1'/></map>", b"&#")
+    assert may_name_key_fields(b"<map><string name='auth&#95;key'>x</string></map>", b"&#")

@@ -186,3 +186,13 @@ def test_a_document_that_is_one_element(tmp_path: Path) -> None:
     assert [(c.key, c.provenance[-1], c.method) for c in scan([path]).candidates] == [
         (key, "authKey", "xml")
     ]
+
+
+def test_a_name_spelled_with_character_references_is_still_walked(tmp_path: Path) -> None:
+    """Preferences without "key" or "token" in their folded text are not walked; a name
+    spelled with ``&#...;`` references must be."""
+    key = fake_key("xml-char-ref")
+    text = f'<map><string name="auth_&#107;&#x65;y">{key}</string></map>'
+    path = _write(tmp_path / "shared_prefs" / "prefs.xml", text)
+    [candidate] = scan([path]).candidates
+    assert (candidate.key, candidate.field, candidate.method) == (key, "auth_key", "xml")

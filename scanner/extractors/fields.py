@@ -50,6 +50,22 @@ def is_key_field(name: str) -> bool:
     return folded in _STRONG_FIELDS or folded in _WEAK_FIELDS
 
 
+# Every key field name folds to "...key" or "token"; text values are searched only when
+# they hold "key" or "token". The Kelvin sign lowercases to "k".
+_KEY_WORDS = (b"key", b"token")
+_KELVIN_SIGN = "\u212a".encode()
+
+
+def may_name_key_fields(document: bytes, escape: bytes) -> bool:
+    """False only if no key field name and no key word can be in a JSON or XML document:
+    its folded text holds neither "key" nor "token", and no ``escape`` (``\\u`` in JSON,
+    ``&#`` in XML) that could spell one. Lets the extractors skip walking ordinary files."""
+    if escape in document or _KELVIN_SIGN in document:
+        return True
+    folded = document.translate(None, b"_-").lower()
+    return any(word in folded for word in _KEY_WORDS)
+
+
 def is_weak_field(name: str) -> bool:
     return _fold(name) in _WEAK_FIELDS
 

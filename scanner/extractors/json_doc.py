@@ -17,7 +17,7 @@ from typing import BinaryIO
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
-from scanner.extractors.fields import mac_in_file_name
+from scanner.extractors.fields import mac_in_file_name, may_name_key_fields
 from scanner.extractors.json_walk import parse_json_text, walk_json
 from scanner.extractors.log import scan_lines
 from scanner.extractors.text_keys import keys_in_text, line_time
@@ -68,7 +68,9 @@ class JsonDocument(Extractor):
             return
         try:
             document = json.loads(data.removeprefix(_BOM).decode("utf-8", "replace"))
-            found = list(self._walk(artifact, document))
+            found = (
+                list(self._walk(artifact, document)) if may_name_key_fields(data, b"\\u") else []
+            )
         except (ValueError, RecursionError):
             # Not one JSON document (JSON Lines, cut off, a log starting with "["): the
             # line search still finds "auth_key":"…" fragments.

@@ -29,6 +29,7 @@ from scanner.extractors.fields import (
     is_key_field,
     looks_like_model,
     mac_in_file_name,
+    may_name_key_fields,
     normalise_account_id,
     normalise_key,
     normalise_mac,
@@ -130,7 +131,8 @@ class XmlPrefs(Extractor):
             # Cut off or not XML after all (HTML, a log starting with "<"): search its lines.
             yield from scan_lines(artifact, io.BytesIO(data), "text")
             return
-        yield from self._walk(artifact, root)
+        if may_name_key_fields(data, b"&#"):
+            yield from self._walk(artifact, root)
 
     @staticmethod
     def _walk(artifact: Artifact, root: ET.Element) -> Iterator[Candidate]:
