@@ -43,18 +43,18 @@ class Engine(Protocol):
         """(key match ends, tool line starts after offset 0), in any order, maybe repeated."""
         ...
 
-    def count_words(self, data: bytes, words: tuple[bytes, ...]) -> list[int]:
+    def count_words(self, data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
         """How often each lowercase ``word`` occurs in ``data``, in any case (ASCII), as
         ``data.lower().count(word)``; no word may overlap itself ("aa" would)."""
         ...
 
-    def hex_run_ends(self, data: bytes) -> list[int] | None:
+    def hex_run_ends(self, data: bytes | bytearray) -> list[int] | None:
         """Where each run of 32 hex digits ends (a longer run: every end past the 32nd
         digit), when the engine finds them much faster than ``re``; else None."""
         ...
 
 
-def _count_lowered(data: bytes, words: tuple[bytes, ...]) -> list[int]:
+def _count_lowered(data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
     lowered = data.lower()  # ASCII only, as re.IGNORECASE on bytes
     return [lowered.count(word) for word in words]
 
@@ -81,10 +81,10 @@ class PythonEngine:
         tools = [m.start() + 1 for m in self._tool.finditer(block)]
         return ends, tools
 
-    def count_words(self, data: bytes, words: tuple[bytes, ...]) -> list[int]:
+    def count_words(self, data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
         return _count_lowered(data, words)
 
-    def hex_run_ends(self, data: bytes) -> list[int] | None:
+    def hex_run_ends(self, data: bytes | bytearray) -> list[int] | None:
         return None  # re runs at about 45 MB/s here: the callers' own search is cheaper
 
 
@@ -109,10 +109,10 @@ class Re2Engine:
         tools = [m.start() + 1 for m in self._tool.finditer(block)]
         return ends, tools
 
-    def count_words(self, data: bytes, words: tuple[bytes, ...]) -> list[int]:
+    def count_words(self, data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
         return _count_lowered(data, words)  # C speed already; RE2 has no faster count
 
-    def hex_run_ends(self, data: bytes) -> list[int] | None:
+    def hex_run_ends(self, data: bytes | bytearray) -> list[int] | None:
         return None
 
 
@@ -146,7 +146,7 @@ class HyperscanEngine:
         tools = [block.rfind(b"\n", 0, end) + 1 for end in tool_ends]
         return ends, tools
 
-    def count_words(self, data: bytes, words: tuple[bytes, ...]) -> list[int]:
+    def count_words(self, data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
         database, scratch = _word_database(words)
         counts = [0] * len(words)
 
@@ -156,7 +156,7 @@ class HyperscanEngine:
         database.scan(data, match_event_handler=on_match, scratch=scratch)
         return counts
 
-    def hex_run_ends(self, data: bytes) -> list[int] | None:
+    def hex_run_ends(self, data: bytes | bytearray) -> list[int] | None:
         database, scratch = _hex_database()
         ends: list[int] = []
 

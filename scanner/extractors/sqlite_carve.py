@@ -373,7 +373,7 @@ def carve_image(image: Buffer, page_size: int, shapes: Sequence[TableShape]) -> 
     # lies inside its page, so other live pages hold no anchor in their free space.
     pages = len(image) // page_size
     numbers: Iterable[int] = range(1, pages + 1)
-    ends = patterns.default_engine().hex_run_ends(bytes(image))
+    ends = patterns.default_engine().hex_run_ends(image)
     if ends is not None:
         hex_pages = {(end - 1) // page_size + 1 for end in ends}
         numbers = sorted(n for n in hex_pages | freed.keys() if n <= pages)

@@ -335,7 +335,7 @@ def _mentions_key_fields(image: bytes | bytearray, schema_sql: list[object]) -> 
         return True  # UTF-16 text: the byte search below would not see the words
     engine = patterns.default_engine()
     schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
-    in_image = engine.count_words(bytes(image), _KEYISH_WORDS)
+    in_image = engine.count_words(image, _KEYISH_WORDS)
     in_schema = engine.count_words(schema, _KEYISH_WORDS)
     return any(found > declared for found, declared in zip(in_image, in_schema, strict=True))
 
