@@ -35,7 +35,7 @@ from scanner.errors import Corrupt, LimitExceeded, Truncated
 # The most one member's header records may take. Linux caps a file's xattrs at 64 KiB and
 # a path at 4 KiB; a record claiming more is hostile or broken.
 MAX_HEADER_BYTES = 8 << 20
-_SKIP_CHUNK = 256 * 1024  # bounded reads, below the size where each would be mmap'd
+_SKIP_CHUNK = 256 * 1024  # a skipped member is read in bounded pieces
 _T = TypeVar("_T")
 
 

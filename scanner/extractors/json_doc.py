@@ -4,7 +4,8 @@ A document up to ``limits.max_text_bytes`` is parsed whole and walked by ``json_
 (nested JSON strings, Gadgetbridge's ``{"type": "String", "value": "0x…"}``, account ids).
 Text inside string values (a log line kept in JSON) is searched like a log line. A larger
 document, or one that does not parse (JSON Lines, a cut-off file, a log that starts with
-``[``), is searched line by line instead: its keys are still found.
+``[``), is searched line by line instead: its keys are still found. A document whose text
+cannot name a key field (``fields.may_name_key_fields``) is parsed but not walked.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ string value is walked like a JSON document.
 
 Documents with a DTD or entity declarations are never parsed (entity expansion bombs);
 their text is searched line by line and they are reported as unsupported. A document
-that does not parse, or is over ``limits.max_text_bytes``, is searched line by line.
+that does not parse, or is over ``limits.max_text_bytes``, is searched line by line. One
+whose text cannot name a key field (``fields.may_name_key_fields``) is parsed, not walked.
 """
 
 from __future__ import annotations
