@@ -98,6 +98,9 @@ class PrefixedStream(io.RawIOBase):
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        readinto = getattr(self._rest, "readinto", None)
+        if readinto is not None:
+            return readinto(buffer)  # type: ignore[no-any-return]
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

@@ -81,6 +81,12 @@ class _Source:
         self.count += len(data)
         return data
 
+    def readinto(self, buffer: memoryview) -> int:
+        """Member data (never under a header budget): straight into the reader's buffer."""
+        count = self._inner.readinto(buffer)  # type: ignore[attr-defined]
+        self.count += count
+        return count  # type: ignore[no-any-return]
+
     def tell(self) -> int:
         return self.count
 
@@ -199,8 +205,31 @@ def _headers(read: Callable[[], _T], where: str) -> _T:
         raise Corrupt(f"extended headers after {where} nest without end") from error
 
 
+class _MemberData(io.RawIOBase):
+    """A member's data read straight from the tar's source into the reader's buffer (one
+    copy, where tarfile's own reader makes four); a cut becomes ``Truncated``."""
+
+    def __init__(self, source: _Source, size: int) -> None:
+        self._source = source
+        self._end = source.count + size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        left = self._end - self._source.count
+        if left <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")
+        count = self._source.readinto(view[: min(len(view), left)])
+        if not count:
+            raise Truncated("ends early: unexpected end of data")
+        return count
+
+
 class _MemberStream(io.RawIOBase):
-    """A member's data; tarfile's "unexpected end of data" (a cut) becomes ``Truncated``."""
+    """A member's data by tarfile (sparse members); "unexpected end of data" (a cut)
+    becomes ``Truncated``."""
 
     def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
@@ -229,6 +258,7 @@ class Tar(Container):
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
         last_good = "(none)"
         source = _Source(stream)
+        direct = hasattr(stream, "readinto")
         source.header_budget()
         archive = _headers(  # reads the first header
             lambda: _TarFile(fileobj=source, mode="r", tarinfo=_TarInfo),  # type: ignore[arg-type]
@@ -267,11 +297,15 @@ class Tar(Container):
                         f"{ctx.limits.max_member_bytes:,}-byte limit; skipped",
                     )
                     continue
-                handle = archive.extractfile(member)
-                if handle is None:
-                    continue
                 # Unbuffered: a read-ahead would meet a cut before the member's own reader.
-                stream = _MemberStream(handle)
+                stream: io.RawIOBase
+                if direct and not member.issparse() and source.count == member.offset_data:
+                    stream = _MemberData(source, member.size)
+                else:
+                    handle = archive.extractfile(member)
+                    if handle is None:
+                        continue
+                    stream = _MemberStream(handle)
                 yield artifact.child(
                     member.name,
                     lambda stream=stream: stream,  # type: ignore[misc]
