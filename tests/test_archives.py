@@ -5,8 +5,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import shutil
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -16,7 +18,8 @@ from corpus.common import Expected
 from corpus.samples import archives, twrp
 from scanner.artifacts import Artifact
 from scanner.containers import zip as zip_container
-from scanner.context import Limits, ScanOptions
+from scanner.containers.tar import Tar
+from scanner.context import Limits, ScanContext, ScanOptions
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 
@@ -290,3 +293,61 @@ def test_zstd_tar_is_walked_when_zstandard_is_installed(tmp_path: Path) -> None:
     path.write_bytes(body[: len(body) // 2])
     cut, _ = _scan(path)
     assert {p.kind for p in cut.problems} == {"truncated"}
+
+
+def _gnu_sparse_member(name: str, pieces: list[tuple[int, bytes]], real_size: int) -> bytes:
+    """A GNU tar 'S' (old sparse) member: only ``pieces`` are stored, the rest are holes."""
+    stored = b"".join(data for _, data in pieces)
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = len(stored), 1709294400
+    header = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+    header[156:157] = tarfile.GNUTYPE_SPARSE
+    for index, (offset, data) in enumerate(pieces):  # up to 4 map entries in the header
+        at = 386 + 24 * index
+        header[at : at + 24] = b"%011o\0%011o\0" % (offset, len(data))
+    header[483:495] = b"%011o\0" % real_size
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header[:512])
+    return bytes(header[:512]) + stored + b"\0" * (-len(stored) % 512)
+
+
+def test_sparse_members_and_the_members_after_them(tmp_path: Path) -> None:
+    """Member data is read straight from the stream, except sparse members (holes are
+    tarfile's to fill in); every member reads to tarfile's bytes, and the member after a
+    sparse one is still found where it starts."""
+    mac, key = archives.device("after-sparse")
+    log = twrp.device_log(mac, key).encode()
+    sparse = _gnu_sparse_member("logs/sparse.bin", [(0, b"start\n"), (8192, b"end\n")], 8196)
+    data = sparse + archives.tar_bytes([("logs/a.log", log), ("logs/b.bin", b"\0" * 1024)])
+    expected = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as reference:
+        for info in reference.getmembers():
+            handle = reference.extractfile(info)
+            assert handle is not None
+            expected[info.name] = handle.read()
+    assert expected["logs/sparse.bin"] == b"start\n" + b"\0" * 8186 + b"end\n"
+    forward_only = io.BufferedReader(_ForwardOnly(data))
+    top = Artifact(chain=("x.tar",), opener=lambda: forward_only)
+    got = {}
+    for member in Tar().walk(top, forward_only, ScanContext()):  # type: ignore[arg-type]
+        with member.open() as stream:
+            got[member.chain[-1]] = stream.read()
+    assert got == expected
+    path = tmp_path / "sparse.tar"
+    path.write_bytes(data)
+    result, _ = _scan(path)
+    assert result.problems == []
+    assert {(c.key, c.provenance[1]) for c in result.candidates} == {(key, "logs/a.log")}
+
+
+class _ForwardOnly(io.RawIOBase):
+    """A stream that cannot seek, like a decompressed backup body."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        return self._data.readinto(buffer)
