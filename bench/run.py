@@ -127,7 +127,6 @@ def _warm_up(scan: Any, options: Any) -> None:
 
 def child(kind: str, what: str, path: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    import scanner.inputs  # noqa: F401  (what scan() imports on first use)
     from scanner.containers import inflate
     from scanner.context import ScanOptions
     from scanner.pipeline import scan
