@@ -86,7 +86,8 @@ class _Families:
         held = 0
         if not artifact.reopenable:  # spooled first: a cut member must not leave a family
             memory = max(1, self.ctx.limits.spool_memory - self._held())
-            stream = spool(stream_source(), memory, self.ctx.limits.max_sqlite_bytes)
+            cap = self.ctx.limits.max_sqlite_bytes
+            stream = spool(stream_source(), memory, cap, size_hint=artifact.size)
             size = stream.seek(0, io.SEEK_END)
             stream.seek(0)
             held = size if size <= memory else 0  # past ``memory`` it went to a file

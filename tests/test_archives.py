@@ -20,6 +20,7 @@ from scanner.artifacts import Artifact
 from scanner.containers import zip as zip_container
 from scanner.containers.tar import Tar
 from scanner.context import Limits, ScanContext, ScanOptions
+from scanner.errors import LimitExceeded
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 
@@ -351,3 +352,21 @@ class _ForwardOnly(io.RawIOBase):
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         return self._data.readinto(buffer)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "in_memory"),
+    [(5000, True), (4000, False), (6000, True), (9000, False)],  # true size: 5000
+)
+def test_spool_with_a_size_from_a_header(claimed: int, in_memory: bool) -> None:
+    """A header's size within the memory cap is read in one piece; a size that lied (too
+    small, or past the cap) still gives every byte, through the usual spool."""
+    from scanner.artifacts import artifact as artifact_module
+
+    data = hashlib.sha256(b"spool").digest() * 156 + b"tail...."  # 5000 bytes
+    stream = io.BufferedReader(_ForwardOnly(data))
+    spooled = artifact_module.spool(stream, 8000, 10_000, size_hint=claimed)
+    assert isinstance(spooled, io.BytesIO) is in_memory
+    assert spooled.read() == data
+    with pytest.raises(LimitExceeded):
+        artifact_module.spool(io.BufferedReader(_ForwardOnly(data)), 8000, 4999, size_hint=5000)

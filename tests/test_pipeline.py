@@ -109,9 +109,9 @@ def test_pending_databases_share_one_memory_budget(
     caps: list[int] = []
     real_spool = pipeline.spool
 
-    def recording_spool(stream: object, memory_cap: int, byte_cap: int | None = None) -> object:
+    def recording_spool(stream: object, memory_cap: int, *args: object, **kwargs: object) -> object:
         caps.append(memory_cap)
-        return real_spool(stream, memory_cap, byte_cap)  # type: ignore[arg-type]
+        return real_spool(stream, memory_cap, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pipeline, "spool", recording_spool)
     size = len(main)

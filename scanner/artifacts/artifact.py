@@ -175,14 +175,26 @@ def sniff(stream: BinaryIO, size: int = HEAD_SIZE) -> tuple[bytes, BinaryIO]:
     return head, io.BufferedReader(PrefixedStream(head, stream, error), buffer_size=1 << 16)
 
 
-def spool(stream: BinaryIO, memory_cap: int, byte_cap: int | None = None) -> BinaryIO:
+def spool(
+    stream: BinaryIO, memory_cap: int, byte_cap: int | None = None, size_hint: int | None = None
+) -> BinaryIO:
     """Copy a forward-only stream into a seekable one: memory up to a cap, then a private
     temporary file (deleted when closed; never beside the evidence).
 
-    Raises ``LimitExceeded`` past ``byte_cap``.
+    ``size_hint`` (a tar or zip header's size) within ``memory_cap``: read in one piece,
+    into a ``BytesIO`` that shares it (read back whole, it is not copied again); a header
+    that lied is caught by the read past it. Raises ``LimitExceeded`` past ``byte_cap``.
     """
     from scanner.errors import LimitExceeded
 
+    if size_hint is not None and 0 < size_hint <= memory_cap:
+        data = stream.read(size_hint)
+        if byte_cap is not None and len(data) > byte_cap:
+            raise LimitExceeded(f"member is larger than the {byte_cap:,}-byte limit")
+        extra = stream.read(1) if len(data) == size_hint else b""
+        if not extra:
+            return io.BytesIO(data)
+        stream = io.BufferedReader(PrefixedStream(data + extra, stream))  # type: ignore[assignment]
     out = tempfile.SpooledTemporaryFile(max_size=memory_cap, prefix="keyscan-")  # noqa: SIM115
     try:
         copied = 0

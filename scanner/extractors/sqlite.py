@@ -19,6 +19,7 @@ Rows are read by ``sqlite_rows``; images are built by ``sqlite_wal``.
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 from collections.abc import Callable, Generator, Iterator
@@ -87,9 +88,12 @@ class Member:
         from scanner.artifacts.artifact import read_up_to
         from scanner.errors import LimitExceeded
 
-        if self.stream is not None:
+        if self.stream is not None:  # a spool: its size is known, read in one piece
+            size = self.stream.seek(0, io.SEEK_END)
+            if size > cap:
+                raise LimitExceeded(f"database is larger than the {cap:,}-byte limit")
             self.stream.seek(0)
-            data = read_up_to(self.stream, cap + 1)
+            data = self.stream.read(size)
         else:
             with self.artifact.open() as handle:
                 data = read_up_to(handle, cap + 1)
