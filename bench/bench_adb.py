@@ -35,12 +35,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import peak_rss_mib  # bench/common.py, beside this file
+from common import bare_ab_decode, peak_rss_mib  # bench/common.py, beside this file
 from Cryptodome.Cipher import AES
 
 from corpus.samples.adb_backups import (
@@ -52,8 +52,6 @@ from corpus.samples.adb_backups import (
     origin_db,
     tar_member,
 )
-from scanner.containers.adb_crypto import unlock
-from scanner.containers.android_backup import parse_header
 
 MiB = 1 << 20
 PASSWORD = "bench-pässword"
@@ -171,16 +169,6 @@ def write_backups(folder: Path, total: int, band: Band) -> dict[str, Path]:
 # --- measurements, each in a child process ----------------------------------------------
 
 
-def _body(handle: BinaryIO) -> tuple[int, Any]:
-    """Skip the header; (version, AES cipher or None) using the scanner's own header parser."""
-    header = parse_header(handle.read(8192), at_eof=False)
-    handle.seek(header.size)
-    if header.aes is None:
-        return header.version, None
-    master = unlock(header.aes, header.version, [PASSWORD])
-    return header.version, AES.new(master.key, AES.MODE_CBC, master.iv)
-
-
 def measure(kind: str, path: Path) -> dict[str, object]:
     from scanner.context import ScanOptions
     from scanner.pipeline import scan
@@ -193,15 +181,7 @@ def measure(kind: str, path: Path) -> dict[str, object]:
         result["problems"] = [f"{p.kind}: {p.message}" for p in scanned.problems]
         result["files"] = scanned.files_seen
     else:
-        with open(path, "rb") as handle:
-            _, cipher = _body(handle)
-            inflater = zlib.decompressobj()
-            produced = 0
-            while chunk := handle.read(MiB):
-                if cipher is not None:
-                    chunk = cipher.decrypt(chunk[: len(chunk) - len(chunk) % 16])
-                produced += len(inflater.decompress(chunk))
-            result["tar_bytes"] = produced
+        result["tar_bytes"] = bare_ab_decode(path, PASSWORD, zlib.decompressobj)
     result["seconds"] = time.perf_counter() - start
     result["cpu_seconds"] = time.process_time() - cpu
     result["peak_rss_mib"] = peak_rss_mib()

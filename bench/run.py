@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import inputs  # noqa: E402  (bench/inputs.py, beside this file)
-from common import peak_rss_mib  # noqa: E402  (bench/common.py)
+from common import bare_ab_decode, peak_rss_mib  # noqa: E402  (bench/common.py)
 
 MiB = 1 << 20
 RATIO_GOAL = 1.3
@@ -67,26 +67,9 @@ def _files(path: Path) -> list[Path]:
 
 
 def _bare_ab(path: Path) -> int:
-    from Cryptodome.Cipher import AES
-
     from scanner.containers import inflate
-    from scanner.containers.adb_crypto import unlock
-    from scanner.containers.android_backup import parse_header
 
-    with open(path, "rb") as handle:
-        header = parse_header(handle.read(8192), at_eof=False)
-        handle.seek(header.size)
-        cipher = None
-        if header.aes is not None:
-            master = unlock(header.aes, header.version, [inputs.PASSWORD])
-            cipher = AES.new(master.key, AES.MODE_CBC, master.iv)
-        inflater = inflate.decompressobj()
-        produced = 0
-        while chunk := handle.read(MiB):
-            if cipher is not None:
-                chunk = cipher.decrypt(chunk[: len(chunk) - len(chunk) % 16])
-            produced += len(inflater.decompress(chunk))
-    return produced
+    return bare_ab_decode(path, inputs.PASSWORD, inflate.decompressobj)
 
 
 def _bare_gzip(path: Path) -> int:
