@@ -23,7 +23,7 @@ import pyzipper
 
 from scanner.artifacts import Artifact, sniff, spool
 from scanner.artifacts.artifact import pending_error
-from scanner.containers import container_for, inflate
+from scanner.containers import container_for, inflate, readahead
 from scanner.containers.raw_image import RawImage
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
@@ -197,7 +197,7 @@ def _scan_input(
 
     ctx = ScanContext(options, on_artifact)
     ctx.extract = extract
-    with problems_at(ctx, (str(path),)):
+    with readahead.quick_switching(), problems_at(ctx, (str(path),)):
         _walk(open_input(Path(path), ctx), ctx)
     top_level = [p for p in ctx.problems if p.provenance == (str(path),)]
     unreadable = any(p.kind in ("unreadable", "unsupported") for p in top_level)

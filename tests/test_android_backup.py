@@ -21,7 +21,7 @@ from scanner.artifacts import Artifact
 from scanner.containers import adb_crypto
 from scanner.containers.android_backup import (
     NO_APP_DATA,
-    BodyStream,
+    BodyStatus,
     open_body,
     parse_header,
 )
@@ -47,11 +47,11 @@ PLAIN_V5 = b"ANDROID BACKUP\n5\n0\nnone\n"
 COMPRESSED_V5 = b"ANDROID BACKUP\n5\n1\nnone\n"
 
 
-def body_of(path: Path, passwords: list[str]) -> tuple[bytes, BodyStream]:
+def body_of(path: Path, passwords: list[str]) -> tuple[bytes, BodyStatus]:
     ctx = ScanContext(ScanOptions(passwords=list(passwords)))
     with open(path, "rb") as handle:
         reader = open_body(handle, ctx, (str(path),))
-        return reader.read(), reader.raw  # type: ignore[attr-defined]
+        return reader.read(), reader.raw.observed  # type: ignore[attr-defined]
 
 
 def problems(result: ScanResult) -> list[tuple[str, tuple[str, ...]]]:

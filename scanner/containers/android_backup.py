@@ -37,6 +37,7 @@ from scanner.artifacts.artifact import read_up_to
 from scanner.containers import inflate
 from scanner.containers.adb_crypto import AesParams, CbcDecryptor, unlock
 from scanner.containers.base import Container
+from scanner.containers.readahead import ReadAhead
 from scanner.containers.tar import Tar
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unsupported
@@ -126,12 +127,21 @@ def _check_aes(fields: object) -> AesParams:
     return params
 
 
-class BodyStream(io.RawIOBase):
-    """The decoded body (decrypted, inflated) of a backup, read forward once.
+@dataclass(frozen=True)
+class BodyStatus:
+    """How far the body's decoding got: what ``walk_body`` needs to name its problems."""
 
-    Problems are recorded, never raised: ``failure`` (the first that ended the body),
-    ``bad_padding`` (the final AES block, dropped) and ``trailing`` (bytes after the zlib
-    stream).
+    failure: ScanError | None = None  # the first problem, which ended the body
+    bad_padding: bool = False  # the final AES block had bad padding (dropped)
+    trailing: int = 0  # bytes after the end of the zlib stream
+    source_bytes: int = 0  # body bytes read from the file
+
+
+class BodyDecoder:
+    """The decoded body (decrypted, inflated) of a backup, one chunk at a time.
+
+    Problems are recorded, never raised: ``status()`` tells them. ``open_body`` reads it
+    through ``readahead.ReadAhead``: in a worker thread once it is big enough.
     """
 
     def __init__(
@@ -149,7 +159,7 @@ class BodyStream(io.RawIOBase):
         self._inflater = inflate.decompressobj() if compressed else None
         self._offset = offset  # file bytes before the body, for messages
         self._limit = limit
-        self._out = memoryview(b"")
+        self._out = b""
         self._plain = memoryview(b"")  # decrypted bytes not yet inflated
         self._source_done = False
         self._finished = False
@@ -159,24 +169,15 @@ class BodyStream(io.RawIOBase):
         self.bad_padding = False
         self.trailing = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._out:
-            if self._finished:
-                return 0
+    def next_chunk(self) -> bytes:
+        """The next decoded bytes (about 1 MiB at most); b"" at the end."""
+        while not self._out and not self._finished:
             self._fill()
-        n = min(len(buffer), len(self._out))
-        buffer[:n] = self._out[:n]
-        self._out = self._out[n:]
-        return n
+        out, self._out = self._out, b""
+        return out
 
-    def head(self, size: int) -> bytes:
-        """The first ``size`` decoded bytes (fewer at the end), without consuming them."""
-        while len(self._out) < size and not self._finished:
-            self._fill()
-        return bytes(self._out[:size])
+    def status(self) -> BodyStatus:
+        return BodyStatus(self.failure, self.bad_padding, self.trailing, self.source_bytes)
 
     def _record(self, problem: ScanError) -> None:
         if self.failure is None:
@@ -187,7 +188,7 @@ class BodyStream(io.RawIOBase):
         if not data:
             return
         self.produced += len(data)
-        self._out = memoryview(bytes(self._out) + data) if self._out else memoryview(data)
+        self._out = self._out + data if self._out else data
         if self.produced > self._limit:
             self._record(LimitExceeded(f"the backup decodes to more than {self._limit:,} bytes"))
 
@@ -265,7 +266,6 @@ class BodyStream(io.RawIOBase):
 
     def close(self) -> None:
         self._source.close()
-        super().close()
 
 
 def open_body(
@@ -274,17 +274,26 @@ def open_body(
     provenance: tuple[str, ...] = ("(stream)",),
     prefix: bytes = b"",
     offset: int = 0,
+    threaded: bool = False,
 ) -> BinaryIO:
     """The decoded tar stream of the backup starting at ``prefix`` + ``stream``.
 
-    Raises header and password problems; body problems are on ``result.raw`` (``BodyStream``).
-    ``offset``: file bytes before ``prefix`` (a MIUI header), for messages.
+    Raises header and password problems; body problems are in ``result.raw.observed``
+    (a ``BodyStatus``).
+    ``offset``: file bytes before ``prefix`` (a MIUI header), for messages. ``threaded``:
+    ``stream`` is read straight from the examiner's disk, so it may be decoded ahead in a
+    thread (readahead.py).
     """
-    return _open(stream, ctx, provenance, prefix, offset)[1]
+    return _open(stream, ctx, provenance, prefix, offset, threaded)[1]
 
 
 def _open(
-    stream: BinaryIO, ctx: ScanContext, provenance: tuple[str, ...], prefix: bytes, offset: int
+    stream: BinaryIO,
+    ctx: ScanContext,
+    provenance: tuple[str, ...],
+    prefix: bytes,
+    offset: int,
+    threaded: bool,
 ) -> tuple[AdbHeader, io.BufferedReader]:
     data = prefix + read_up_to(stream, max(0, HEADER_LIMIT - len(prefix)))
     header = parse_header(data, at_eof=len(data) < HEADER_LIMIT)
@@ -292,7 +301,7 @@ def _open(
     if header.aes is not None:
         master = unlock(header.aes, header.version, ctx.passwords(provenance))
         decryptor = CbcDecryptor(master.key, master.iv)
-    body = BodyStream(
+    body = BodyDecoder(
         stream,
         data[header.size :],
         decryptor,
@@ -300,7 +309,8 @@ def _open(
         offset + header.size,
         ctx.limits.max_total_bytes,
     )
-    return header, io.BufferedReader(body, buffer_size=OUT_CHUNK)
+    ahead = ReadAhead(body.next_chunk, body.status, body.close, threaded=threaded)
+    return header, io.BufferedReader(ahead, buffer_size=OUT_CHUNK)
 
 
 def _drain(reader: BinaryIO) -> int:
@@ -316,12 +326,20 @@ def _drain(reader: BinaryIO) -> int:
 def walk_body(
     artifact: Artifact, reader: BinaryIO, ctx: ScanContext, extra: dict[str, str] | None = None
 ) -> Iterator[Artifact]:
-    """Yield the tar members of a decoded body, then report how the body ended."""
-    body = cast(BodyStream, reader.raw)  # type: ignore[attr-defined]
+    """Yield the tar members of a decoded body, then report how the body ended; closes
+    ``reader`` (and the decoding thread behind it) when done."""
+    with reader:
+        yield from _members(artifact, reader, ctx, extra or {})
+
+
+def _members(
+    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, extra: dict[str, str]
+) -> Iterator[Artifact]:
+    body = cast("ReadAhead[BodyStatus]", reader.raw)  # type: ignore[attr-defined]
     if not any(body.head(TAR_BLOCK)):  # nothing, or an end-of-archive block: no member
         after = _drain(reader)
-        if body.failure is not None and body.source_bytes:
-            raise body.failure
+        if body.observed.failure is not None and body.observed.source_bytes:
+            raise body.observed.failure
         if after:
             raise Corrupt(
                 f"the tar starts with an end-of-archive block; {_bytes(after)} of data follow"
@@ -331,26 +349,28 @@ def walk_body(
     last = "(none)"
     try:
         for child in Tar().walk(artifact, reader, ctx):
-            child.extra.update(extra or {})
+            child.extra.update(extra)
             yield child
             last = child.chain[-1]
     except ScanError as error:
         # The tar's words say where the data stopped; the body's say why. Damage in the
         # body can look like a bad tar header first: read on to find the root cause.
-        if isinstance(error, (Corrupt, Truncated)) and body.failure is None:
+        if isinstance(error, (Corrupt, Truncated)) and body.observed.failure is None:
             _drain(reader)
-        if body.failure is not None:
-            raise type(body.failure)(f"{body.failure}; {error}") from error
-        if body.bad_padding and isinstance(error, Truncated):
+        status = body.observed
+        if status.failure is not None:
+            raise type(status.failure)(f"{status.failure}; {error}") from error
+        if status.bad_padding and isinstance(error, Truncated):
             raise Truncated(f"the encrypted body lacks its final padded block; {error}") from error
         raise
-    _check_end(artifact, reader, body, last, ctx)
+    after = _drain(reader)
+    _check_end(artifact, body.observed, after, last, ctx)
 
 
 def _check_end(
-    artifact: Artifact, reader: BinaryIO, body: BodyStream, last: str, ctx: ScanContext
+    artifact: Artifact, body: BodyStatus, after: int, last: str, ctx: ScanContext
 ) -> None:
-    after = _drain(reader)
+    """``after``: bytes after the tar's end, from the first non-zero one."""
     if body.failure is not None:
         raise type(body.failure)(
             f"{body.failure}, after the end of the tar (every member was read; last: {last})"
@@ -387,5 +407,5 @@ class AndroidBackup(Container):
         return head.startswith(MAGIC)
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
-        _, reader = _open(stream, ctx, artifact.chain, b"", 0)
+        _, reader = _open(stream, ctx, artifact.chain, b"", 0, artifact.reopenable)
         yield from walk_body(artifact, reader, ctx)

@@ -19,6 +19,7 @@ from typing import BinaryIO
 from scanner.artifacts import Artifact
 from scanner.containers import inflate
 from scanner.containers.base import Container
+from scanner.containers.readahead import ReadAhead
 from scanner.context import Limits, ScanContext
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 
@@ -52,12 +53,6 @@ class _CountingReader:
         self.count += len(data)
         return data
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        # isal's gzip reader (C) fills its own buffer.
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
     def readable(self) -> bool:
         return True
 
@@ -66,21 +61,25 @@ class _CountingReader:
 
 
 class Decompressed(io.RawIOBase):
-    """A decompressor's output with the size and ratio limits, and its errors in our words."""
+    """A decompressor's output with the size and ratio limits, and its errors in our words.
+
+    ``produce()`` gives the next decoded bytes (b"" at the end). When ``threaded``, it runs
+    ahead in a worker thread (``readahead``); its errors are raised here, in the reader's
+    thread, where a plain loop would have met them.
+    """
 
     def __init__(
         self,
-        decompressor: BinaryIO,
+        produce: Callable[[], bytes],
         source: _CountingReader,
         limits: Limits,
         what: str,
         charge: Callable[[int], None] | None = None,
+        threaded: bool = False,
     ) -> None:
         self._charge = charge
-        self._decompressor = decompressor
-        # read1: one step of the decompressor. Its read(n) loops, and a cut met in the loop
-        # raises and drops the bytes it had already decoded in that call.
-        self._read = getattr(decompressor, "read1", decompressor.read)
+        # The compressed bytes used so far go with each chunk, for the ratio limit.
+        self._ahead = ReadAhead(produce, lambda: source.count, threaded=threaded)
         self._source = source
         self._limits = limits
         self._what = what
@@ -92,7 +91,7 @@ class Decompressed(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         self._check()  # once tripped, every later read fails too
         try:
-            data = self._read(len(buffer))
+            n = self._ahead.readinto(buffer)
         except ScanError:
             raise
         except EOFError as error:
@@ -100,18 +99,17 @@ class Decompressed(io.RawIOBase):
         except (OSError, zlib.error, lzma.LZMAError, *inflate.ERRORS) as error:
             # BadGzipFile, bz2's "Invalid data stream", lzma's "Corrupt input data".
             raise Corrupt(f"{self._what} is damaged: {error}") from error
-        self.count += len(data)
+        self.count += n
         self._check()
         if self._charge is not None:
-            self._charge(len(data))
-        buffer[: len(data)] = data
-        return len(data)
+            self._charge(n)
+        return n
 
     def _check(self) -> None:
         limit = self._limits.max_member_bytes
         if self.count > limit:
             raise LimitExceeded(f"{self._what} decompresses to more than {limit:,} bytes")
-        ratio = self.count / max(self._source.count, 1)
+        ratio = self.count / max(self._ahead.observed, 1)
         if self.count > RATIO_FLOOR and ratio > self._limits.max_ratio:
             raise LimitExceeded(
                 f"{self._what} expands {ratio:,.0f} times, over the {self._limits.max_ratio}:1 "
@@ -120,15 +118,22 @@ class Decompressed(io.RawIOBase):
 
     def close(self) -> None:
         try:
-            self._decompressor.close()
+            self._ahead.close()  # the thread first: it may be inside the decompressor
         finally:
             self._source.close()
             super().close()
 
 
+def _in_steps(reader: bz2.BZ2File | lzma.LZMAFile) -> Callable[[], bytes]:
+    # read1: one step of the decompressor. Its read(n) loops, and a cut met in the loop
+    # raises and drops the bytes it had already decoded in that call; read1 keeps them.
+    return lambda: reader.read1(inflate.CHUNK)
+
+
 class _Compressed(Container):
     @staticmethod
-    def decompress(stream: BinaryIO) -> BinaryIO:
+    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+        """The decoded bytes of ``stream``, one chunk per call (b"" at the end)."""
         raise NotImplementedError
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
@@ -145,6 +150,7 @@ class _Compressed(Container):
             ctx.limits,
             f"{self.name} stream {name}",
             ctx.charge,
+            threaded=artifact.reopenable,  # on the examiner's disk (readahead.py)
         )
         inner = io.BufferedReader(raw, buffer_size=1 << 16)
         yield artifact.child(name, lambda: inner, device_path=device_path, reopenable=False)
@@ -158,10 +164,10 @@ class Gzip(_Compressed):
         return head[:3] == b"\x1f\x8b\x08"  # magic + deflate, the only method gzip defines
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> BinaryIO:
+    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
         # Reads concatenated gzip members (pigz, rotated logs) one after the other; by
         # isal or zlib-ng when installed (same bytes, 2-3 times faster: inflate.py).
-        return inflate.gzip_reader(stream)
+        return inflate.GzipChunks(stream).next
 
 
 class Bzip2(_Compressed):
@@ -178,8 +184,8 @@ class Bzip2(_Compressed):
         )
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> BinaryIO:
-        return bz2.BZ2File(stream)  # type: ignore[return-value]
+    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+        return _in_steps(bz2.BZ2File(stream))
 
 
 class Xz(_Compressed):
@@ -190,5 +196,5 @@ class Xz(_Compressed):
         return head[:6] == b"\xfd7zXZ\x00"
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> BinaryIO:
-        return lzma.LZMAFile(stream)  # type: ignore[return-value]
+    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+        return _in_steps(lzma.LZMAFile(stream))

@@ -5,41 +5,41 @@ as the standard ``zlib`` to the same bytes, 2-3 times faster (docs/performance.m
 are the optional extra ``keyscan[fast]``. ``KEYSCAN_NO_FAST_INFLATE=1`` forces ``zlib``
 (to compare, or to rule the library out).
 
-gzip is read by the fast library's own C reader, else by ``GzipStream`` over ``zlib``
-(``gzip.GzipFile``'s reader runs Python per read and computes the CRC apart: 10 % slower
-on a TWRP backup). Their exceptions are not ``zlib.error``: catch ``ERRORS``.
+gzip is read by ``GzipChunks`` over the chosen library, not by a ``GzipFile``: the
+library checks the header and CRC itself and the decoded bytes are handed on as they
+come (docs/performance.md). The fast libraries' exceptions are not ``zlib.error``: catch
+``ERRORS``.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import zlib
 from types import ModuleType
 from typing import Any, BinaryIO
 
 
-def _choose() -> tuple[str, ModuleType, Any]:
-    """(name, zlib-compatible module, its C gzip reader class or None)."""
+def _choose() -> tuple[str, ModuleType]:
+    """(name, zlib-compatible module)."""
     if os.environ.get("KEYSCAN_NO_FAST_INFLATE", "").strip() not in ("", "0"):
-        return "zlib", zlib, None
+        return "zlib", zlib
     try:
-        from isal import igzip, isal_zlib
+        from isal import isal_zlib
 
-        return "isal", isal_zlib, igzip.GzipFile
+        return "isal", isal_zlib
     except ImportError:
         pass
     try:
-        from zlib_ng import gzip_ng, zlib_ng
+        from zlib_ng import zlib_ng
 
-        return "zlib-ng", zlib_ng, gzip_ng.GzipFile
+        return "zlib-ng", zlib_ng
     except ImportError:
         pass
-    return "zlib", zlib, None  # gzip.GzipFile's reader is Python: GzipStream is faster
+    return "zlib", zlib
 
 
-NAME, _LIB, _GZIP_FILE = _choose()
+NAME, _LIB = _choose()
 ERRORS: tuple[type[Exception], ...] = tuple({zlib.error, _LIB.error})
 
 
@@ -49,60 +49,57 @@ def decompressobj(wbits: int = zlib.MAX_WBITS) -> Any:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
-_SOURCE_CHUNK = 256 * 1024
-# Input is fed in pieces: past ``max_length`` the library copies what it did not use
-# (``unconsumed_tail``) on every call, so a big piece would be copied over and over.
-_PIECE = 64 * 1024
+CHUNK = 1 << 20  # compressed bytes read at once, and most bytes decoded at once
 
 
-class GzipStream(io.RawIOBase):
-    """gzip members one after the other (pigz, rotated logs), inflated by the library
-    itself: it parses each header and checks its CRC-32 and size (``wbits`` 31), so no
-    Python runs per byte, unlike ``gzip.GzipFile``'s reader. Zeros after a member are
-    padding, as gzip(1) allows.
+class GzipChunks:
+    """gzip members one after the other (pigz, rotated logs), decoded chunk by chunk by
+    the library itself: it parses each header and checks its CRC-32 and size (``wbits``
+    31), so no Python runs per byte. Zeros after a member are padding, as gzip(1) allows.
 
-    Errors: ``EOFError`` (cut), ``gzip.BadGzipFile`` (no gzip member where one must
-    start) or ``ERRORS`` (bad data, CRC).
+    ``next()`` gives every byte decoded before a cut, then raises ``EOFError``; other
+    errors: ``gzip.BadGzipFile`` (no gzip member where one must start) or ``ERRORS``
+    (bad data, CRC). Faster than the libraries' own gzip readers, which copy the bytes
+    once more (isal's also drops what it decoded in the call that meets a cut).
     """
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, limit: int = CHUNK) -> None:
         self._source = source
+        self._limit = limit
         self._inflater = _LIB.decompressobj(31)
         self._input = memoryview(b"")  # compressed bytes not yet given to the inflater
         self._ended = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        """Fills ``buffer`` at least half (fewer Python steps per byte), or to the end."""
-        filled, size = 0, len(buffer)
-        while not self._ended and filled < size // 2 + 1:
+    def next(self) -> bytes:
+        """The next decoded bytes (at most ``limit``); b"" at the end."""
+        while not self._ended:
             inflater = self._inflater
             if inflater.eof:
                 self._next_member(inflater.unused_data + self._input)
                 continue
             if inflater.unconsumed_tail:
-                data = inflater.decompress(inflater.unconsumed_tail, size - filled)
+                data = inflater.decompress(inflater.unconsumed_tail, self._limit)
             else:
                 if not self._input:
-                    self._input = memoryview(self._source.read(_SOURCE_CHUNK))
+                    self._input = memoryview(self._source.read(CHUNK))
                     if not self._input:
-                        if filled:
-                            break  # the cut is raised by the next read
+                        if rest := inflater.flush():  # isal may hold decoded bytes back
+                            return rest  # type: ignore[no-any-return]
                         raise EOFError("the gzip stream ends before its end-of-stream marker")
-                piece, self._input = self._input[:_PIECE], self._input[_PIECE:]
-                data = inflater.decompress(piece, size - filled)
-            buffer[filled : filled + len(data)] = data
-            filled += len(data)
-        return filled
+                # All of it: decoding stops at max_length and keeps the rest as
+                # unconsumed_tail, a copy, so a compressed chunk is copied about once.
+                data = inflater.decompress(self._input, self._limit)
+                self._input = memoryview(b"")
+            if data:
+                return data  # type: ignore[no-any-return]
+        return b""
 
     def _next_member(self, rest: bytes) -> None:
         """After a member: more members, zero padding, or the end."""
         self._input = memoryview(b"")
         while True:
             rest = rest.lstrip(b"\0")
-            if len(rest) >= 2 or not (more := self._source.read(_SOURCE_CHUNK)):
+            if len(rest) >= 2 or not (more := self._source.read(CHUNK)):
                 break
             rest += more
         if not rest:
@@ -113,17 +110,5 @@ class GzipStream(io.RawIOBase):
             self._inflater = _LIB.decompressobj(31)
             self._input = memoryview(rest)
 
-    def close(self) -> None:
-        self._source.close()
-        super().close()
 
-
-def gzip_reader(fileobj: BinaryIO) -> BinaryIO:
-    """The decompressed bytes of ``fileobj`` (concatenated members too): the fast
-    library's own gzip reader (C), else ``GzipStream`` (docs/performance.md)."""
-    if _GZIP_FILE is not None:
-        return _GZIP_FILE(fileobj=fileobj, mode="rb")  # type: ignore[no-any-return]
-    return GzipStream(fileobj)  # type: ignore[return-value]
-
-
-__all__ = ["ERRORS", "NAME", "decompressobj", "gzip_reader"]
+__all__ = ["CHUNK", "ERRORS", "NAME", "GzipChunks", "decompressobj"]

@@ -96,6 +96,8 @@ class MiuiBackup(Container):
             if at_eof and magic.startswith(rest):
                 raise Truncated("the Android backup header after the MIUI header ends early")
             raise Corrupt("no Android backup stream follows the MIUI header")
-        reader = open_body(stream, ctx, artifact.chain, prefix=rest, offset=header.size)
+        reader = open_body(
+            stream, ctx, artifact.chain, rest, header.size, threaded=artifact.reopenable
+        )
         extra = {"miui_package": header.package, "miui_label": header.label}
         yield from walk_body(artifact, reader, ctx, extra)

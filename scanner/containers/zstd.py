@@ -6,7 +6,7 @@ detected, and such a file is reported like any other unread binary.
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
@@ -21,7 +21,7 @@ except ImportError:  # optional: pip install 'keyscan[fast]'
 MAGIC = b"\x28\xb5\x2f\xfd"
 
 
-class _ZstdStream(io.RawIOBase):
+class _ZstdChunks:
     """Frames decompressed one chunk at a time; input that stops inside a frame is a cut.
 
     (``stream_reader`` would end quietly there, and the cut would go unreported.)
@@ -31,40 +31,32 @@ class _ZstdStream(io.RawIOBase):
         self._source = source
         self._frame = zstandard.ZstdDecompressor().decompressobj()
         self._in_frame = False
-        self._pending = memoryview(b"")
 
-    def readable(self) -> bool:
-        return True
-
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes) -> bytes:
         try:
-            self._pending = memoryview(self._frame.decompress(data))
+            out = self._frame.decompress(data)
         except zstandard.ZstdError as error:
             raise Corrupt(f"zstd stream is damaged: {error}") from error
         self._in_frame = not self._frame.eof
+        return out  # type: ignore[no-any-return]
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
+    def next(self) -> bytes:
+        """The next decoded bytes; b"" at the end."""
+        while True:
             if self._frame.eof:  # a zstd file may hold several frames
                 leftover = self._frame.unused_data
                 self._frame = zstandard.ZstdDecompressor().decompressobj()
                 if leftover:
-                    self._feed(leftover)
+                    if out := self._feed(leftover):
+                        return out
                     continue
             chunk = self._source.read(1 << 16)
             if not chunk:
                 if self._in_frame:
                     raise Truncated("zstd stream ends inside a frame")
-                return 0
-            self._feed(chunk)
-        count = min(len(buffer), len(self._pending))
-        buffer[:count] = self._pending[:count]
-        self._pending = self._pending[count:]  # a view: no copy of the rest
-        return count
-
-    def close(self) -> None:
-        self._source.close()
-        super().close()
+                return b""
+            if out := self._feed(chunk):
+                return out
 
 
 class Zstd(_Compressed):
@@ -75,5 +67,5 @@ class Zstd(_Compressed):
         return zstandard is not None and head[:4] == MAGIC
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> BinaryIO:
-        return _ZstdStream(stream)  # type: ignore[return-value]
+    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+        return _ZstdChunks(stream).next

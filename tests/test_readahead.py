@@ -1,0 +1,170 @@
+"""Decoding ahead in a thread (scanner/containers/readahead.py) changes no result.
+
+The reader must get what a plain loop over the producer gives: the same bytes, the same
+error at the same place, the producer's state as of the chunk being read.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+
+from corpus.common import Expected
+from scanner.containers import readahead
+from scanner.containers.readahead import ReadAhead
+from scanner.context import ScanOptions
+from scanner.errors import Corrupt
+from scanner.layouts.android_backup import MAGIC as ADB_MAGIC
+from scanner.layouts.miui_backup import MAGIC as MIUI_MAGIC
+from scanner.layouts.openaes import MAGIC as OAES_MAGIC
+from scanner.pipeline import scan
+from scanner.reports.json_report import to_json
+
+
+class Producer:
+    """Chunks b"0000", b"1111", ...; then ``Corrupt`` (or the end) after ``count`` of them."""
+
+    def __init__(self, count: int, fail: bool) -> None:
+        self.count, self.fail = count, fail
+        self.made = 0
+        self.closed_after: int | None = None
+
+    def produce(self) -> bytes:
+        if self.made == self.count:
+            if self.fail:
+                raise Corrupt(f"damaged after chunk {self.made}")
+            return b""
+        self.made += 1
+        return str(self.made % 10).encode() * 4
+
+    def observe(self) -> int:
+        return self.made
+
+    def close(self) -> None:
+        self.closed_after = self.made
+
+
+def _read_all(ahead: ReadAhead[int]) -> tuple[list[tuple[bytes, int]], str | None]:
+    """(bytes read, observed state) per read of 3 bytes; and the error that ended it."""
+    seen: list[tuple[bytes, int]] = []
+    buffer = bytearray(3)
+    try:
+        while count := ahead.readinto(buffer):
+            seen.append((bytes(buffer[:count]), ahead.observed))
+    except Corrupt as error:
+        return seen, str(error)
+    return seen, None
+
+
+def _wait_until(condition: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_thread_gives_the_same_bytes_states_and_error_as_a_plain_loop(fail: bool) -> None:
+    plain_producer, ahead_producer = Producer(9, fail), Producer(9, fail)
+    plain = ReadAhead(plain_producer.produce, plain_producer.observe, thread_after=-1)
+    ahead = ReadAhead(ahead_producer.produce, ahead_producer.observe, thread_after=0, depth=2)
+    assert plain.head(6) == ahead.head(6) == b"111122"  # a look ahead consumes nothing
+    _wait_until(lambda: ahead_producer.made >= 3)  # the thread is ahead of the reader
+    plain_seen, plain_error = _read_all(plain)
+    ahead_seen, ahead_error = _read_all(ahead)
+    assert ahead.threaded and not plain.threaded
+    assert ahead_seen == plain_seen
+    assert ahead_error == plain_error == ("damaged after chunk 9" if fail else None)
+    # The state is the one of the chunk being read, though the thread ran ahead of it.
+    assert ahead_seen[:5] == [(b"111", 2), (b"122", 2), (b"22", 2), (b"333", 3), (b"3", 3)]
+    with pytest.raises(Corrupt) if fail else nullcontext():
+        ahead.readinto(bytearray(3))  # the error is raised again; the end stays the end
+
+
+def test_close_stops_a_blocked_thread_before_closing_the_inner_stream() -> None:
+    producer = Producer(1000, fail=False)
+    ahead = ReadAhead(producer.produce, producer.observe, producer.close, thread_after=0, depth=2)
+    assert ahead.read(2) == b"11"
+    _wait_until(lambda: producer.made >= 4)  # blocked on a full queue
+    thread = ahead._thread
+    assert thread is not None and thread.is_alive()
+    ahead.close()
+    assert not thread.is_alive()
+    assert producer.closed_after is not None and producer.closed_after < 10
+    assert producer.made == producer.closed_after  # nothing produced after the close
+
+
+def test_small_streams_start_no_thread() -> None:
+    producer = Producer(3, fail=False)
+    ahead = ReadAhead(producer.produce, producer.observe)  # THREAD_AFTER: 4 MiB
+    assert ahead.read() == b"111122223333"
+    assert not ahead.threaded
+
+
+def test_no_readahead_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEYSCAN_NO_READAHEAD", "1")
+    producer = Producer(3, fail=False)
+    ahead = ReadAhead(producer.produce, producer.observe, thread_after=0)
+    assert ahead.read() == b"111122223333"
+    assert not ahead.threaded
+
+
+def test_quick_switching_is_restored() -> None:
+    before = sys.getswitchinterval()
+    with readahead.quick_switching():
+        assert sys.getswitchinterval() == pytest.approx(min(before, readahead.SWITCH_INTERVAL))
+    assert sys.getswitchinterval() == before
+
+
+def _damaged_copies(root: Path, folder: Path) -> list[Path]:
+    """Cuts and flipped bytes in the corpus's compressed and encrypted inputs."""
+    made = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.stat().st_size < 2048:
+            continue
+        data = path.read_bytes()
+        if not data.startswith((ADB_MAGIC, b"\x1f\x8b", MIUI_MAGIC, OAES_MAGIC)):
+            continue
+        middle = len(data) // 2
+        flipped = data[:middle] + bytes([data[middle] ^ 0x20]) + data[middle + 1 :]
+        for label, damaged in (
+            ("cut", data[: len(data) * 2 // 3]),
+            ("flip", flipped),
+            ("tail", data + b"\x01" * 40),
+        ):
+            out = folder / f"{path.stem}.{label}{path.suffix}"
+            out.write_bytes(damaged)
+            made.append(out)
+    return made
+
+
+def test_scans_are_identical_with_and_without_threads(
+    corpus: tuple[Path, dict[str, Expected]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, expected = corpus
+    paths = [root / name for name in sorted(expected)] + _damaged_copies(root, tmp_path)
+    passwords = [line for line in (root / "passwords.txt").read_text("utf-8").split("\n") if line]
+    started: list[str] = []
+    real_start = ReadAhead._start
+
+    def counted_start(self: ReadAhead[object]) -> None:
+        started.append(threading.current_thread().name)
+        real_start(self)
+
+    monkeypatch.setattr(ReadAhead, "_start", counted_start)
+    monkeypatch.setattr(readahead, "THREAD_AFTER", 0)  # every decoded stream: a thread
+    threaded = to_json(scan(paths, ScanOptions(passwords=passwords)))
+    assert len(started) > 10
+    monkeypatch.setenv("KEYSCAN_NO_READAHEAD", "1")
+    started.clear()
+    plain = to_json(scan(paths, ScanOptions(passwords=passwords)))
+    assert started == []
+    assert threaded == plain
+    assert '"kind": "truncated"' in plain and '"kind": "corrupt"' in plain
+    assert '"candidates": []' not in plain
