@@ -71,12 +71,15 @@ class _Source:
     def unlimited(self) -> None:
         self._cap = None
 
-    def read(self, size: int = -1) -> bytes:
-        # Header records are read in one piece of their claimed size: refuse it whole.
-        if self._cap is not None and (size < 0 or size > self._cap - self.count):
+    def _over_budget(self, end: int | None) -> None:
+        if self._cap is not None and (end is None or end > self._cap):
             raise LimitExceeded(
                 f"tar header records longer than {MAX_HEADER_BYTES:,} bytes; the rest is skipped"
             )
+
+    def read(self, size: int = -1) -> bytes:
+        # Header records are read in one piece of their claimed size: refuse it whole.
+        self._over_budget(None if size < 0 else self.count + size)
         data = self._inner.read(size)
         self.count += len(data)
         return data
@@ -93,8 +96,14 @@ class _Source:
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence != io.SEEK_SET or offset < self.count:
             raise Corrupt(f"tar reader asked to go back to byte {offset:,} of a forward stream")
+        self._over_budget(offset)
+        # Into one scratch buffer when the stream can: no new bytes object per piece.
+        scratch = memoryview(bytearray(min(offset - self.count, _SKIP_CHUNK)))
+        direct = hasattr(self._inner, "readinto")
         while self.count < offset:
-            if not self.read(min(offset - self.count, _SKIP_CHUNK)):
+            piece = scratch[: offset - self.count]
+            got = self.readinto(piece) if direct else len(self.read(len(piece)))
+            if not got:
                 break  # the next read gives nothing: tarfile says "unexpected end of data"
         return self.count
 
