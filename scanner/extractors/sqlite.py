@@ -121,7 +121,7 @@ class _FamilyReader:
         self.hinted: set[DeviceInfo] = set()
 
     def view(
-        self, artifact: Artifact, image: bytearray, method: str, report: ImageReport
+        self, artifact: Artifact, image: bytes | bytearray, method: str, report: ImageReport
     ) -> Iterator[Candidate]:
         """Candidates of one image; a companion view reports only what the main one lacks."""
         for finding in read_image(image, report):
@@ -153,7 +153,7 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
     """
     reader = _FamilyReader(ctx)
     cap = ctx.limits.max_sqlite_bytes
-    base: bytearray | None = None
+    base: bytes | bytearray | None = None
     page_size: int | None = None
     main_error: ScanError | None = None
     main_report = ImageReport()

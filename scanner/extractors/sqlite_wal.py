@@ -64,7 +64,7 @@ def make_readable(image: bytearray) -> None:
 
 @dataclass(frozen=True)
 class MainImage:
-    image: bytearray
+    image: bytes | bytearray  # the file's own bytes when nothing had to change
     page_size: int
     truncated: str | None  # plain words when the file ended early
 
@@ -88,18 +88,15 @@ def prepare_main(raw: bytes, cap: int) -> MainImage:
         raise Corrupt("the header's payload fractions are damaged (not 64/32/32)")
     if header.read_version not in (1, 2):
         raise Corrupt(f"the header's read version is {header.read_version}, not 1 or 2")
-    image = bytearray(raw)
     whole_pages = -(-len(raw) // page_size) * page_size
     # The header's page count is trusted only when SQLite marked it valid (fileformat2 1.3.7).
     declared = header.page_count if header.change_counter == header.version_valid_for else 0
     want = max(whole_pages, declared * page_size)
-    if want > min(cap, whole_pages + _padding_allowance(len(raw))):
+    recount = want > min(cap, whole_pages + _padding_allowance(len(raw)))
+    if recount:
         # A damaged count, or a file cut to a sliver: tell SQLite the real size instead of
         # padding (a header claiming 2^31 pages must not allocate them).
-        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = (whole_pages // page_size).to_bytes(
-            4, "big"
-        )
-        truncated = (
+        truncated: str | None = (
             f"the header claims {declared:,} pages ({want:,} bytes), the file holds "
             f"{len(raw):,} bytes; read as what is there"
         )
@@ -111,6 +108,16 @@ def prepare_main(raw: bytes, cap: int) -> MainImage:
             f"the database ends early: {len(raw):,} of {want:,} bytes;"
             " the missing part was read as empty pages"
         )
+    if (
+        not recount
+        and want == len(raw)
+        and 2 not in raw[WRITE_VERSION_OFFSET : WRITE_VERSION_OFFSET + 2]
+    ):
+        return MainImage(raw, page_size, truncated)  # nothing to change: no copy
+    image = bytearray(raw)
+    if recount:
+        count = (whole_pages // page_size).to_bytes(4, "big")
+        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = count
     image.extend(bytes(want - len(raw)))  # missing pages read as empty ones
     make_readable(image)
     return MainImage(image, page_size, truncated)
@@ -229,7 +236,7 @@ def wal_versions(data: bytes, log: WalLog) -> list[FrameVersion]:
     return versions
 
 
-def apply_wal(base: bytearray | None, data: bytes, log: WalLog) -> bytearray | None:
+def apply_wal(base: bytes | bytearray | None, data: bytes, log: WalLog) -> bytearray | None:
     """``base`` with the committed frames applied; None when there is nothing to build.
 
     Without a main file the image is built from the frames alone, if page 1 is among them.
@@ -313,7 +320,7 @@ def read_journal(data: bytes) -> Journal:
     return Journal(page_size, first.initial_pages, pages)
 
 
-def roll_back(base: bytearray | None, journal: Journal) -> bytearray | None:
+def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
     """The database as it was before the interrupted transaction; None if not buildable."""
     if journal.initial_pages == 0 or not journal.pages:
         return None
