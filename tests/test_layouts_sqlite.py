@@ -205,6 +205,11 @@ def test_prepare_main_pads_patches_and_refuses() -> None:
         prepare_main(image[:21] + b"\x00" + image[22:], 1 << 30)
     with pytest.raises(Truncated, match="shorter than the 100-byte SQLite header"):
         prepare_main(image[:99], 1 << 30)
+    # A rollback-mode file of whole pages needs no patch: its own bytes, not a copy.
+    rollback = db.image()
+    assert rollback[18:20] == b"\x01\x01"
+    assert prepare_main(rollback, 1 << 30).image is rollback
+    assert image[18:20] == b"\x02\x02"  # the WAL-mode input was left as it was
 
 
 def test_wal_reader_agrees_with_the_corpus_writer() -> None:
