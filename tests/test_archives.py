@@ -250,6 +250,10 @@ def test_cut_compressed_tar_keeps_the_members_before_the_cut(tmp_path: Path, suf
     path.write_bytes(packed[: len(packed) * 7 // 10])
     result, seen = _scan(path)
     assert [(p.kind, p.provenance[1:]) for p in result.problems] == [("truncated", ("cut.tar",))]
+    if suffix == "gz":
+        assert result.problems[0].message == (
+            "gzip stream cut.tar ends early: the data stops before the end-of-stream marker"
+        )
     assert ("cut.tar", "noise.bin") in seen
     assert [c.provenance for c in result.candidates if c.key == key] == [
         (str(path), "cut.tar", archives.WATCH_LOG, LOG_LINE)

@@ -85,7 +85,7 @@ class GzipChunks:
                     if not self._input:
                         if rest := inflater.flush():  # isal may hold decoded bytes back
                             return rest  # type: ignore[no-any-return]
-                        raise EOFError("the gzip stream ends before its end-of-stream marker")
+                        raise EOFError("the data stops before the end-of-stream marker")
                 # All of it: decoding stops at max_length and keeps the rest as
                 # unconsumed_tail, a copy, so a compressed chunk is copied about once.
                 data = inflater.decompress(self._input, self._limit)
