@@ -141,7 +141,8 @@ class BodyDecoder:
     """The decoded body (decrypted, inflated) of a backup, one chunk at a time.
 
     Problems are recorded, never raised: ``status()`` tells them. ``open_body`` reads it
-    through ``readahead.ReadAhead``: in a worker thread once it is big enough.
+    through ``readahead.ReadAhead``: in a worker thread when it comes straight from disk
+    and is big enough.
     """
 
     def __init__(
@@ -278,11 +279,10 @@ def open_body(
 ) -> BinaryIO:
     """The decoded tar stream of the backup starting at ``prefix`` + ``stream``.
 
-    Raises header and password problems; body problems are in ``result.raw.observed``
-    (a ``BodyStatus``).
-    ``offset``: file bytes before ``prefix`` (a MIUI header), for messages. ``threaded``:
-    ``stream`` is read straight from the examiner's disk, so it may be decoded ahead in a
-    thread (readahead.py).
+    Raises header and password problems; body problems are in ``result.raw.observed`` (a
+    ``BodyStatus``). ``offset``: file bytes before ``prefix`` (a MIUI header), for
+    messages. ``threaded``: ``stream`` is read straight from the examiner's disk, so it
+    may be decoded ahead in a worker thread (readahead.py).
     """
     return _open(stream, ctx, provenance, prefix, offset, threaded)[1]
 

@@ -6,8 +6,8 @@ are the optional extra ``keyscan[fast]``. ``KEYSCAN_NO_FAST_INFLATE=1`` forces `
 (to compare, or to rule the library out).
 
 gzip is read by ``GzipChunks`` over the chosen library, not by a ``GzipFile``: the
-library checks the header and CRC itself and the decoded bytes are handed on as they
-come (docs/performance.md). The fast libraries' exceptions are not ``zlib.error``: catch
+library checks the header and CRC itself, and every byte decoded before a cut is handed
+on (docs/performance.md). The fast libraries' exceptions are not ``zlib.error``: catch
 ``ERRORS``.
 """
 
@@ -59,8 +59,8 @@ class GzipChunks:
 
     ``next()`` gives every byte decoded before a cut, then raises ``EOFError``; other
     errors: ``gzip.BadGzipFile`` (no gzip member where one must start) or ``ERRORS``
-    (bad data, CRC). Faster than the libraries' own gzip readers, which copy the bytes
-    once more (isal's also drops what it decoded in the call that meets a cut).
+    (bad data, CRC). isal's own gzip reader is as fast, but drops the bytes it decoded in
+    the call that meets a cut; ``gzip.GzipFile``'s runs Python per read.
     """
 
     def __init__(self, source: BinaryIO, limit: int = CHUNK) -> None:
