@@ -11,6 +11,7 @@ import shutil
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from scanner.artifacts import Artifact
 from scanner.containers import zip as zip_container
 from scanner.containers.tar import Tar
 from scanner.context import Limits, ScanContext, ScanOptions
-from scanner.errors import LimitExceeded
+from scanner.errors import LimitExceeded, Truncated
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 
@@ -298,6 +299,64 @@ def test_zstd_tar_is_walked_when_zstandard_is_installed(tmp_path: Path) -> None:
     path.write_bytes(body[: len(body) // 2])
     cut, _ = _scan(path)
     assert {p.kind for p in cut.problems} == {"truncated"}
+
+
+def _zstd_frames(zstandard: Any) -> bytes:
+    """Frames of every header shape: checksum or not, content size or not, a dictionary
+    id, a skippable frame, an RLE-heavy frame (16 MiB of one byte in a few hundred bytes)."""
+    plain = zstandard.ZstdCompressor(write_checksum=False, write_content_size=False)
+    checked = zstandard.ZstdCompressor(write_checksum=True, level=19)
+    skippable = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"
+    return (
+        plain.compress(b"first frame\n" * 1000)
+        + skippable
+        + checked.compress(b"a" * (16 << 20))
+        + checked.compress(b"")
+    )
+
+
+def test_zstd_frame_ends_tell_a_cut_from_the_end() -> None:
+    zstandard = pytest.importorskip("zstandard")
+    from scanner.containers.zstd import FrameEnds
+
+    data = _zstd_frames(zstandard)
+    whole, byte_by_byte = FrameEnds(), FrameEnds()
+    whole.feed(data)
+    for at in range(len(data)):
+        byte_by_byte.feed(data[at : at + 1])
+    assert whole.between_frames and byte_by_byte.between_frames
+    assert not whole.lost and not byte_by_byte.lost
+    inside = [n for n in range(1, len(data), 13) if not _ends_between(data[:n])]
+    assert len(inside) > 0.9 * len(range(1, len(data), 13))  # frame ends are few
+    garbage = FrameEnds()
+    garbage.feed(data + b"PK\x03\x04")
+    assert garbage.lost
+
+
+def _ends_between(data: bytes) -> bool:
+    from scanner.containers.zstd import FrameEnds
+
+    frames = FrameEnds()
+    frames.feed(data)
+    return frames.between_frames
+
+
+def test_zstd_decodes_in_bounded_chunks() -> None:
+    zstandard = pytest.importorskip("zstandard")
+    from scanner.containers import inflate
+    from scanner.containers.zstd import _ZstdChunks
+
+    data = _zstd_frames(zstandard)
+    chunks = _ZstdChunks(io.BytesIO(data))
+    sizes = []
+    while piece := chunks.next():
+        sizes.append(len(piece))
+    assert sum(sizes) == 12_000 + (16 << 20)
+    assert max(sizes) <= inflate.CHUNK  # a bomb cannot make one huge piece
+    cut = _ZstdChunks(io.BytesIO(data[: len(data) - 3]))  # inside the last checksum
+    with pytest.raises(Truncated, match="zstd stream ends inside a frame"):
+        while cut.next():
+            pass
 
 
 def _gnu_sparse_member(name: str, pieces: list[tuple[int, bytes]], real_size: int) -> bytes:
