@@ -302,8 +302,9 @@ def test_zstd_tar_is_walked_when_zstandard_is_installed(tmp_path: Path) -> None:
 
 
 def _zstd_frames(zstandard: Any) -> bytes:
-    """Frames of every header shape: checksum or not, content size or not, a dictionary
-    id, a skippable frame, an RLE-heavy frame (16 MiB of one byte in a few hundred bytes)."""
+    """Frames of several header shapes: checksum or not, content size or not (a single
+    segment with a 1-byte size), a skippable frame, an RLE-heavy frame (16 MiB of one
+    byte in a few hundred bytes). No dictionary id: the corpus has no zstd dictionary."""
     plain = zstandard.ZstdCompressor(write_checksum=False, write_content_size=False)
     checked = zstandard.ZstdCompressor(write_checksum=True, level=19)
     skippable = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"

@@ -22,13 +22,15 @@ from scanner.errors import Corrupt, Truncated
 from scanner.layouts.zstd import (
     BLOCK_HEADER_SIZE,
     CHECKSUM_SIZE,
+    CONTENT_SIZE_SIZES,
+    DICTIONARY_ID_SIZES,
     FRAME_MAGIC,
     RESERVED_BLOCK,
     RLE_BLOCK,
     SKIPPABLE_MAGIC_LOW,
     SKIPPABLE_MAGIC_MASK,
     BlockHeader,
-    header_rest,
+    FrameHeaderDescriptor,
 )
 
 try:
@@ -85,7 +87,7 @@ class FrameEnds:
         elif self._want == "skip size":
             self._skip, self._want = int.from_bytes(header, "little"), "magic"
         elif self._want == "descriptor":
-            self._skip, self._checksum = header_rest(header[0])
+            self._skip, self._checksum = _header_rest(header[0])
             self._want = "block"
         else:
             block = BlockHeader.parse(header)
@@ -96,6 +98,17 @@ class FrameEnds:
             if block.last:
                 self._skip += CHECKSUM_SIZE if self._checksum else 0
                 self._want = "magic"
+
+
+def _header_rest(descriptor: int) -> tuple[int, bool]:
+    """Bytes of a frame header after its descriptor, and whether a checksum ends the frame."""
+    fields = FrameHeaderDescriptor.parse(bytes([descriptor]))
+    content_size = CONTENT_SIZE_SIZES[fields.content_size_flag]
+    if fields.single_segment and fields.content_size_flag == 0:
+        content_size = 1
+    window = 0 if fields.single_segment else 1
+    dictionary = DICTIONARY_ID_SIZES[fields.dictionary_id_flag]
+    return window + dictionary + content_size, bool(fields.checksum)
 
 
 class _Watched:

@@ -34,12 +34,7 @@ BlockHeader = ByteSwapped(
 BLOCK_HEADER_SIZE = 3
 RLE_BLOCK = 1
 RESERVED_BLOCK = 3
-
-
-def header_rest(descriptor_byte: int) -> tuple[int, bool]:
-    """Bytes of the frame header after its descriptor, and whether a checksum ends it."""
-    fields = FrameHeaderDescriptor.parse(bytes([descriptor_byte]))
-    window = 0 if fields.single_segment else 1
-    dictionary = (0, 1, 2, 4)[fields.dictionary_id_flag]
-    content_size = (1 if fields.single_segment else 0, 2, 4, 8)[fields.content_size_flag]
-    return window + dictionary + content_size, bool(fields.checksum)
+# Field sizes by their flags: Dictionary_ID, and Frame_Content_Size (flag 0 means 1 byte
+# when single_segment is set, else none); a Window_Descriptor byte unless single_segment.
+DICTIONARY_ID_SIZES = (0, 1, 2, 4)
+CONTENT_SIZE_SIZES = (0, 2, 4, 8)
