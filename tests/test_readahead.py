@@ -26,6 +26,12 @@ from scanner.pipeline import scan
 from scanner.reports.json_report import to_json
 
 
+@pytest.fixture(autouse=True)
+def _threads_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests choose threads or not themselves, whatever the environment says."""
+    monkeypatch.delenv("KEYSCAN_NO_READAHEAD", raising=False)
+
+
 class Producer:
     """Chunks b"0000", b"1111", ...; then ``Corrupt`` (or the end) after ``count`` of them."""
 
