@@ -19,9 +19,9 @@ from corpus.samples.adb_backups import (
 )
 from scanner.artifacts import Artifact
 from scanner.containers import adb_crypto
+from scanner.containers.adb_body import BodyStatus
 from scanner.containers.android_backup import (
     NO_APP_DATA,
-    BodyStatus,
     open_body,
     parse_header,
 )

@@ -22,10 +22,10 @@ from corpus.samples.adb_backups import (
 )
 from scanner.artifacts import Artifact
 from scanner.containers import container_for
+from scanner.containers.adb_body import SOURCE_CHUNK
 from scanner.containers.android_backup import (
     HEADER_LIMIT,
     NO_APP_DATA,
-    SOURCE_CHUNK,
     AndroidBackup,
     open_body,
     parse_header,
