@@ -16,6 +16,7 @@ from corpus.samples.twrp import oaes_encrypt
 from scanner.artifacts import Artifact
 from scanner.containers.openaes import OpenAes, oaes_key
 from scanner.context import ScanContext, ScanOptions
+from scanner.errors import Corrupt
 from scanner.pipeline import scan
 
 SAMPLE_SHA256 = "337b7a9dc76f4d53dd95332dd686d78462eb0afdd76bf4451aea224f3c88141a"
@@ -163,6 +164,30 @@ def test_broken_padding_is_corrupt() -> None:
     encrypted[-1] ^= 0xFF  # the last block decrypts to garbage, so its padding is gone
     _, ctx = _decrypt(bytes(encrypted), ["pw"])
     assert _kinds(ctx) == ["corrupt"]
+
+
+@pytest.mark.parametrize("bad", [5, 300, 513])  # in the first batch, the second, the third
+def test_damage_in_a_batch_comes_after_the_messages_before_it(bad: int) -> None:
+    """Messages are decrypted BATCH at a time; a damaged header is reported after exactly
+    the plaintext of the messages before it was read, whatever its place in the batch."""
+    from scanner.containers.openaes import BATCH, OaesReader
+
+    digests = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(80_000))
+    data = b"\x1f\x8b\x08" + digests  # 2.56 MB that start like a gzip file
+    encrypted = bytearray(oaes_encrypt(data, "pw", "batch"))
+    assert len(encrypted) > 2 * BATCH * 4096 and bad < len(encrypted) // 4096
+    encrypted[bad * 4096 : bad * 4096 + 4] = b"XXXX"
+    first = OpenAes._unlock(bytes(encrypted[:4096]), ("x",), ScanContext(ScanOptions(["pw"])))
+    source = io.BytesIO(bytes(encrypted))
+    source.seek(4096)
+    reader = OaesReader(source, *first)
+    got = io.BytesIO()
+    with pytest.raises(Corrupt, match=f"OpenAES message {bad} has no valid OAES header"):
+        while chunk := reader.read(65536):
+            got.write(chunk)
+    assert got.getvalue() == data[: bad * 4064]
+    with pytest.raises(Corrupt):
+        reader.read(1)  # and again: nothing after the damage is passed on
 
 
 def test_detects_by_content_only() -> None:

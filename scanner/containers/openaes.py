@@ -25,7 +25,14 @@ from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
 from scanner.containers.tar import is_tar_header
 from scanner.context import ScanContext
-from scanner.errors import Corrupt, NeedsPassword, Truncated, Unsupported, WrongPassword
+from scanner.errors import (
+    Corrupt,
+    NeedsPassword,
+    ScanError,
+    Truncated,
+    Unsupported,
+    WrongPassword,
+)
 from scanner.layouts.openaes import (
     BLOCK_SIZE,
     FLAG_PAD,
@@ -125,8 +132,53 @@ def plausible(plain: bytes, padding_ok: bool) -> bool:
     return len(plain) >= _MIN_TEXT and _is_text(plain[:512])
 
 
+BATCH = 256  # messages read and decrypted at once (1 MiB): one AES call for all of them
+
+
+def _decrypt_batch(data: bytes, ecb: Any, index: int) -> tuple[list[bytes], ScanError | None]:
+    """The plaintexts of the messages in ``data`` (message ``index`` first), in order, up to
+    the first bad one; and the problem with that one, if any.
+
+    The whole messages before it go through one ECB call and one XOR (CBC by hand, with
+    each message's IV before its blocks): about four times faster than message by message.
+    """
+    whole: list[bytes] = []
+    error: ScanError | None = None
+    for start in range(0, len(data) - MESSAGE_SIZE + 1, MESSAGE_SIZE):
+        try:
+            _flags(data[start : start + HEADER_SIZE], index + len(whole))
+        except ScanError as bad:
+            error = bad
+            break
+        whole.append(data[start : start + MESSAGE_SIZE])
+    bodies = b"".join(m[HEADER_SIZE + IV_SIZE :] for m in whole)
+    previous = b"".join(m[HEADER_SIZE : MESSAGE_SIZE - BLOCK_SIZE] for m in whole)  # IV first
+    plain = strxor(ecb.decrypt(bodies), previous) if whole else b""
+    size = MESSAGE_SIZE - HEADER_SIZE - IV_SIZE
+    plains: list[bytes] = []
+    for number, message in enumerate(whole):
+        piece = plain[number * size : (number + 1) * size]
+        if message[8] & FLAG_PAD:
+            unpadded = _unpad(piece)
+            if unpadded is None:
+                return plains, Corrupt(f"OpenAES message {index + number} has broken padding")
+            piece = unpadded
+        plains.append(piece)
+    rest = data[len(whole) * MESSAGE_SIZE :]
+    if error is None and rest:  # the last message, the only short one
+        try:
+            piece, padding_ok = _decrypt(rest, ecb, index + len(whole))
+        except ScanError as bad:
+            return plains, bad
+        if not padding_ok:
+            return plains, Corrupt(f"OpenAES message {index + len(whole)} has broken padding")
+        plains.append(piece)
+    return plains, error
+
+
 class OaesReader(io.RawIOBase):
-    """Decrypts OAES messages one by one as they are read (forward only)."""
+    """Decrypts OAES messages as they are read (forward only), ``BATCH`` at a time; a bad
+    message is raised only after the plaintext of the messages before it was read."""
 
     def __init__(self, source: BinaryIO, key: bytes, first_plain: bytes) -> None:
         self._source = source
@@ -134,24 +186,22 @@ class OaesReader(io.RawIOBase):
         self._pending = memoryview(first_plain)
         self._index = 1  # messages decrypted so far
         self._done = False
+        self._error: ScanError | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         while not self._pending:
+            if self._error is not None:
+                raise self._error
             if self._done:
                 return 0
-            message = read_up_to(self._source, MESSAGE_SIZE)
-            if len(message) < MESSAGE_SIZE:
-                self._done = True  # the last message is the only short one
-            if not message:
-                return 0
-            plain, padding_ok = _decrypt(message, self._ecb, self._index)
-            if not padding_ok:
-                raise Corrupt(f"OpenAES message {self._index} has broken padding")
-            self._index += 1
-            self._pending = memoryview(plain)
+            data = read_up_to(self._source, BATCH * MESSAGE_SIZE)
+            self._done = len(data) < BATCH * MESSAGE_SIZE  # only the last message is short
+            plains, self._error = _decrypt_batch(data, self._ecb, self._index)
+            self._index += len(plains)
+            self._pending = memoryview(b"".join(plains))
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
