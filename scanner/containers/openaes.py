@@ -1,7 +1,7 @@
 """TWRP's OpenAES encryption: a sequence of independent 4096-byte OAES messages.
 
-Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``), so
-the file is decrypted one message at a time, forward only. The key is the password laid
+Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``); the
+file is read forward, ``BATCH`` messages at a time, decrypted by one AES call. The key is the password laid
 over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF and no check value,
 so a password is accepted only when the first message decrypts to something a backup
 holds (gzip, tar, zip, ... or text): a wrong one is reported, never passed on as garbage.
