@@ -170,7 +170,7 @@ def test_broken_padding_is_corrupt() -> None:
 def test_damage_in_a_batch_comes_after_the_messages_before_it(bad: int) -> None:
     """Messages are decrypted BATCH at a time; a damaged header is reported after exactly
     the plaintext of the messages before it was read, whatever its place in the batch."""
-    from scanner.containers.openaes import BATCH, OaesReader
+    from scanner.containers.openaes import BATCH, OaesChunks
 
     digests = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(80_000))
     data = b"\x1f\x8b\x08" + digests  # 2.56 MB that start like a gzip file
@@ -180,14 +180,14 @@ def test_damage_in_a_batch_comes_after_the_messages_before_it(bad: int) -> None:
     first = OpenAes._unlock(bytes(encrypted[:4096]), ("x",), ScanContext(ScanOptions(["pw"])))
     source = io.BytesIO(bytes(encrypted))
     source.seek(4096)
-    reader = OaesReader(source, *first)
+    chunks = OaesChunks(source, *first)
     got = io.BytesIO()
     with pytest.raises(Corrupt, match=f"OpenAES message {bad} has no valid OAES header"):
-        while chunk := reader.read(65536):
+        while chunk := chunks.next():
             got.write(chunk)
     assert got.getvalue() == data[: bad * 4064]
     with pytest.raises(Corrupt):
-        reader.read(1)  # and again: nothing after the damage is passed on
+        chunks.next()  # and again: nothing after the damage is passed on
 
 
 def test_detects_by_content_only() -> None:

@@ -1,7 +1,8 @@
 """TWRP's OpenAES encryption: a sequence of independent 4096-byte OAES messages.
 
 Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``); the
-file is read forward, ``BATCH`` messages at a time, decrypted by one AES call. The key is the password laid
+file is read forward, ``BATCH`` messages at a time, decrypted by one AES call (ahead,
+in a worker thread, when the file is on disk). The key is the password laid
 over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF and no check value,
 so a password is accepted only when the first message decrypts to something a backup
 holds (gzip, tar, zip, ... or text): a wrong one is reported, never passed on as garbage.
@@ -23,6 +24,7 @@ from Cryptodome.Util.strxor import strxor
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
+from scanner.containers.readahead import ReadAhead
 from scanner.containers.tar import is_tar_header
 from scanner.context import ScanContext
 from scanner.errors import (
@@ -176,40 +178,38 @@ def _decrypt_batch(data: bytes, ecb: Any, index: int) -> tuple[list[bytes], Scan
     return plains, error
 
 
-class OaesReader(io.RawIOBase):
-    """Decrypts OAES messages as they are read (forward only), ``BATCH`` at a time; a bad
-    message is raised only after the plaintext of the messages before it was read."""
+class OaesChunks:
+    """The plaintext of the OAES messages, ``BATCH`` messages per ``next()`` (forward
+    only); a bad message is raised by the call after the one that gave the plaintext of
+    the messages before it, and by every call after that."""
 
     def __init__(self, source: BinaryIO, key: bytes, first_plain: bytes) -> None:
         self._source = source
         self._ecb = AES.new(key, AES.MODE_ECB)
-        self._pending = memoryview(first_plain)
+        self._first = first_plain
         self._index = 1  # messages decrypted so far
         self._done = False
         self._error: ScanError | None = None
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
+    def next(self) -> bytes:
+        """The next plaintext; b"" at the end."""
+        if self._first:
+            first, self._first = self._first, b""
+            return first
+        while True:
             if self._error is not None:
                 raise self._error
             if self._done:
-                return 0
+                return b""
             data = read_up_to(self._source, BATCH * MESSAGE_SIZE)
             self._done = len(data) < BATCH * MESSAGE_SIZE  # only the last message is short
             plains, self._error = _decrypt_batch(data, self._ecb, self._index)
             self._index += len(plains)
-            self._pending = memoryview(b"".join(plains))
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+            if plains:
+                return b"".join(plains)
 
     def close(self) -> None:
         self._source.close()
-        super().close()
 
 
 def _inner_name(artifact: Artifact) -> str:
@@ -241,7 +241,10 @@ class OpenAes(Container):
             if artifact.device_path
             else None
         )
-        reader = io.BufferedReader(OaesReader(stream, key, plain), buffer_size=1 << 16)
+        chunks = OaesChunks(stream, key, plain)
+        # Decrypted ahead in a worker thread when the file is on disk (readahead.py).
+        ahead = ReadAhead(chunks.next, lambda: None, chunks.close, threaded=artifact.reopenable)
+        reader = io.BufferedReader(ahead, buffer_size=1 << 16)
         yield artifact.child(name, lambda: reader, device_path=device_path, reopenable=False)
 
     @staticmethod
