@@ -6,15 +6,20 @@ error at the same place, the producer's state as of the chunk being read.
 
 from __future__ import annotations
 
+import gzip
 import sys
 import threading
 import time
+import zipfile
 from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from corpus.common import Expected
+from corpus.samples.adb_backups import ab_bytes
+from corpus.samples.archives import tar_bytes
+from corpus.samples.twrp import PASSWORD as TWRP_PASSWORD
 from scanner.containers import readahead
 from scanner.containers.readahead import ReadAhead
 from scanner.context import ScanOptions
@@ -174,3 +179,42 @@ def test_scans_are_identical_with_and_without_threads(
     assert threaded == plain
     assert '"kind": "truncated"' in plain and '"kind": "corrupt"' in plain
     assert '"candidates": []' not in plain
+
+
+def _producers(
+    paths: list[Path], passwords: list[str], monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The kinds of decoders that got a thread in a scan where every stream could."""
+    started: list[str] = []
+    real_start = ReadAhead._start
+
+    def counted_start(self: ReadAhead[object]) -> None:
+        started.append(type(getattr(self._produce, "__self__", None)).__name__)
+        real_start(self)
+
+    monkeypatch.setattr(ReadAhead, "_start", counted_start)
+    monkeypatch.setattr(readahead, "THREAD_AFTER", 0)
+    scan(paths, ScanOptions(passwords=passwords))
+    return started
+
+
+def test_nested_decoders_get_a_thread_unless_a_budget_is_charged_above(
+    corpus: tuple[Path, dict[str, Expected]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An encrypted TWRP split: the OpenAES file and the gzip in it both run ahead. A
+    .tar.gz inside a backup runs ahead; one inside a zip (whose reads charge the input's
+    budget) or a gzip'd tar does not: every charge stays in the scan's thread."""
+    root, _ = corpus
+    split = root / "twrp/TWRP/BACKUPS/a1b2c3d4/2024-03-03--12-00-00/data.ext4.win000"
+    assert _producers([split], [TWRP_PASSWORD], monkeypatch) == ["OaesChunks", "GzipChunks"]
+    inner = gzip.compress(tar_bytes([("a.log", b"a line\n" * 100)]), mtime=0)
+    backup = tmp_path / "nested.ab"
+    backup.write_bytes(ab_bytes([("apps/x.y/f/inner.tar.gz", inner)]))
+    assert _producers([backup], [], monkeypatch) == ["BodyDecoder", "GzipChunks"]
+    zipped = tmp_path / "nested.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("inner.tar.gz", inner)
+    assert _producers([zipped], [], monkeypatch) == []
+    outer = tmp_path / "outer.tar.gz"
+    outer.write_bytes(gzip.compress(tar_bytes([("inner.tar.gz", inner)]), mtime=0))
+    assert _producers([outer], [], monkeypatch) == ["GzipChunks"]

@@ -135,7 +135,7 @@ def open_body(
 
     Raises header and password problems; body problems are in ``result.raw.observed`` (a
     ``BodyStatus``). ``offset``: file bytes before ``prefix`` (a MIUI header), for
-    messages. ``threaded``: ``stream`` is read straight from the examiner's disk, so it
+    messages. ``threaded``: nothing under ``stream`` charges the input's budget, so it
     may be decoded ahead in a worker thread (readahead.py).
     """
     return _open(stream, ctx, provenance, prefix, offset, threaded)[1]
@@ -261,5 +261,5 @@ class AndroidBackup(Container):
         return head.startswith(MAGIC)
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
-        _, reader = _open(stream, ctx, artifact.chain, b"", 0, artifact.reopenable)
+        _, reader = _open(stream, ctx, artifact.chain, b"", 0, not artifact.charged)
         yield from walk_body(artifact, reader, ctx)

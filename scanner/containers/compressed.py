@@ -150,10 +150,12 @@ class _Compressed(Container):
             ctx.limits,
             f"{self.name} stream {name}",
             ctx.charge,
-            threaded=artifact.reopenable,  # on the examiner's disk (readahead.py)
+            threaded=not artifact.charged,  # no budget charged below it (readahead.py)
         )
         inner = io.BufferedReader(raw, buffer_size=1 << 16)
-        yield artifact.child(name, lambda: inner, device_path=device_path, reopenable=False)
+        yield artifact.child(
+            name, lambda: inner, device_path=device_path, reopenable=False, charged=True
+        )
 
 
 class Gzip(_Compressed):

@@ -97,7 +97,7 @@ class MiuiBackup(Container):
                 raise Truncated("the Android backup header after the MIUI header ends early")
             raise Corrupt("no Android backup stream follows the MIUI header")
         reader = open_body(
-            stream, ctx, artifact.chain, rest, header.size, threaded=artifact.reopenable
+            stream, ctx, artifact.chain, rest, header.size, threaded=not artifact.charged
         )
         extra = {"miui_package": header.package, "miui_label": header.label}
         yield from walk_body(artifact, reader, ctx, extra)

@@ -242,8 +242,8 @@ class OpenAes(Container):
             else None
         )
         chunks = OaesChunks(stream, key, plain)
-        # Decrypted ahead in a worker thread when the file is on disk (readahead.py).
-        ahead = ReadAhead(chunks.next, lambda: None, chunks.close, threaded=artifact.reopenable)
+        # Decrypted ahead in a worker thread unless a budget is charged below (readahead.py).
+        ahead = ReadAhead(chunks.next, lambda: None, chunks.close, threaded=not artifact.charged)
         reader = io.BufferedReader(ahead, buffer_size=1 << 16)
         yield artifact.child(name, lambda: reader, device_path=device_path, reopenable=False)
 

@@ -10,10 +10,13 @@ same place, and the producer's state (``observed``) as it was just after the chu
 read, never a later one. Small streams start no thread: the first ``thread_after`` bytes
 are produced in the reader's own thread. ``KEYSCAN_NO_READAHEAD=1`` never starts one.
 
-Only a stream read straight from the examiner's disk may run ahead (``threaded``): a
-nested decoder reads through others, which charge the input's budget
-(``ScanContext.charge``), so it runs in the reader's thread and every charge is made in
-one thread, in the same order as without threads.
+A decoder runs ahead (``threaded``) only when no container under it charges the input's
+budget (``ScanContext.charge``: decompressed streams and zip members do; see
+``Artifact.charged``), so every charge is made in the scan's thread, in the same order as
+without threads. Decoders nested in a backup or an OpenAES file may run ahead too: the
+inner one's thread reads the outer one's chunks while the scan's thread reads only the
+inner one, and the scan goes back to the outer one only after closing the inner one,
+which ends its thread.
 """
 
 from __future__ import annotations

@@ -167,6 +167,7 @@ class Zip(Container):
                 mtime_source="zip member mtime",
                 device_path=member_device_path(info.filename),
                 reopenable=False,  # the archive closes when the walk ends
+                charged=True,  # its reads count against the input's budget
             )
 
     @staticmethod
