@@ -38,8 +38,8 @@ class BodyDecoder:
     """The decoded body (decrypted, inflated) of a backup, one chunk at a time.
 
     Problems are recorded, never raised: ``status()`` tells them. ``open_body`` reads it
-    through ``readahead.ReadAhead``: in a worker thread when it comes straight from disk
-    and is big enough.
+    through ``readahead.ReadAhead``: in a worker thread once it is big enough, unless a
+    container under it charges the input's budget.
     """
 
     def __init__(
