@@ -2,7 +2,8 @@
 
 Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``); the
 file is read forward, ``BATCH`` messages at a time, decrypted by one AES call (ahead,
-in a worker thread, when the file is on disk). The key is the password laid
+in a worker thread, unless a container under it charges the input's budget). The key is
+the password laid
 over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF and no check value,
 so a password is accepted only when the first message decrypts to something a backup
 holds (gzip, tar, zip, ... or text): a wrong one is reported, never passed on as garbage.
@@ -142,7 +143,7 @@ def _decrypt_batch(data: bytes, ecb: Any, index: int) -> tuple[list[bytes], Scan
     the first bad one; and the problem with that one, if any.
 
     The whole messages before it go through one ECB call and one XOR (CBC by hand, with
-    each message's IV before its blocks): about four times faster than message by message.
+    each message's IV before its blocks): about twice as fast as message by message.
     """
     whole: list[bytes] = []
     error: ScanError | None = None
