@@ -3,10 +3,10 @@
 Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``); the
 file is read forward, ``BATCH`` messages at a time, decrypted by one AES call (ahead,
 in a worker thread, unless a container under it charges the input's budget). The key is
-the password laid
-over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF and no check value,
-so a password is accepted only when the first message decrypts to something a backup
-holds (gzip, tar, zip, ... or text): a wrong one is reported, never passed on as garbage.
+the password laid over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF
+and no check value, so a password is accepted only when the first message decrypts to
+something a backup holds (gzip, tar, zip, ... or text): a wrong one is reported, never
+passed on as garbage.
 """
 
 from __future__ import annotations
