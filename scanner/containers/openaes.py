@@ -146,22 +146,24 @@ def _decrypt_batch(data: bytes, ecb: Any, index: int) -> tuple[list[bytes], Scan
     each message's IV before its blocks): about twice as fast as message by message.
     """
     whole: list[bytes] = []
+    padded: list[bool] = []
     error: ScanError | None = None
     for start in range(0, len(data) - MESSAGE_SIZE + 1, MESSAGE_SIZE):
         try:
-            _flags(data[start : start + HEADER_SIZE], index + len(whole))
+            flags = _flags(data[start : start + HEADER_SIZE], index + len(whole))
         except ScanError as bad:
             error = bad
             break
         whole.append(data[start : start + MESSAGE_SIZE])
+        padded.append(bool(flags & FLAG_PAD))
     bodies = b"".join(m[HEADER_SIZE + IV_SIZE :] for m in whole)
     previous = b"".join(m[HEADER_SIZE : MESSAGE_SIZE - BLOCK_SIZE] for m in whole)  # IV first
     plain = strxor(ecb.decrypt(bodies), previous) if whole else b""
     size = MESSAGE_SIZE - HEADER_SIZE - IV_SIZE
     plains: list[bytes] = []
-    for number, message in enumerate(whole):
+    for number, pad in enumerate(padded):
         piece = plain[number * size : (number + 1) * size]
-        if message[8] & FLAG_PAD:
+        if pad:
             unpadded = _unpad(piece)
             if unpadded is None:
                 return plains, Corrupt(f"OpenAES message {index + number} has broken padding")

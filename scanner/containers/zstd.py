@@ -39,6 +39,8 @@ except ImportError:  # optional: pip install 'keyscan[fast]'
     zstandard = None
 
 MAGIC = FRAME_MAGIC
+# Bytes of each header FrameEnds reads, by what it expects next.
+_HEADER_SIZES = {"magic": 4, "descriptor": 1, "skip size": 4, "block": BLOCK_HEADER_SIZE}
 
 
 class FrameEnds:
@@ -68,11 +70,10 @@ class FrameEnds:
                 self._skip -= step
                 at += step
                 continue
-            need = {"magic": 4, "descriptor": 1, "skip size": 4, "block": BLOCK_HEADER_SIZE}
-            take = need[self._want] - len(self._pending)
+            take = _HEADER_SIZES[self._want] - len(self._pending)
             self._pending += bytes(data[at : at + take])
             at += take
-            if len(self._pending) == need[self._want]:
+            if len(self._pending) == _HEADER_SIZES[self._want]:
                 header, self._pending = self._pending, b""
                 self._read(header)
 
