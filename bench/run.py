@@ -143,25 +143,33 @@ class Run:
     facts: dict[str, Any]
 
 
-def run_child(kind: str, what: str, path: Path, stdlib: bool, repeat: int) -> Run:
+def _child_run(kind: str, what: str, path: Path, stdlib: bool) -> Run:
     env = dict(os.environ)
     env.pop("KEYSCAN_NO_FAST_INFLATE", None)
     if stdlib:
         env["KEYSCAN_NO_FAST_INFLATE"] = "1"
-    runs = []
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, what, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode:
+        raise SystemExit(f"child {kind} {what} failed:\n{done.stderr}")
+    facts = json.loads(done.stdout)
+    return Run(facts.pop("seconds"), facts.pop("cpu"), facts.pop("rss"), facts)
+
+
+def bare_and_scan(kind: str, path: Path, stdlib: bool, repeat: int) -> tuple[Run, Run]:
+    """The best of ``repeat`` bare runs and of ``repeat`` scans, taken in turns (bare,
+    scan, bare, scan, ...) so that a change in the machine's load meets both alike."""
+    bare: list[Run] = []
+    scans: list[Run] = []
     for _ in range(repeat):
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, what, str(path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
-        if done.returncode:
-            raise SystemExit(f"child {kind} {what} failed:\n{done.stderr}")
-        facts = json.loads(done.stdout)
-        runs.append(Run(facts.pop("seconds"), facts.pop("cpu"), facts.pop("rss"), facts))
-    return min(runs, key=lambda run: run.seconds)
+        bare.append(_child_run(kind, "bare", path, stdlib))
+        scans.append(_child_run(kind, "scan", path, stdlib))
+    return min(bare, key=lambda run: run.seconds), min(scans, key=lambda run: run.seconds)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -203,8 +211,7 @@ def measure(sets: dict[str, inputs.Inputs], repeat: int, only: set[str]) -> bool
             }[kind]
             _warm(path)
             for stdlib in libraries if uses_inflate else [False]:
-                bare = run_child(kind, "bare", path, stdlib, repeat)
-                scanned = run_child(kind, "scan", path, stdlib, repeat)
+                bare, scanned = bare_and_scan(kind, path, stdlib, repeat)
                 times[(kind, label, stdlib)] = scanned.seconds
                 startups.append(scanned.facts["startup"])
                 decoded = bare.facts["bytes"]
@@ -331,7 +338,8 @@ def main() -> None:
         print(
             f"inputs in {folder} ({time.perf_counter() - start:.0f} s to build or find); "
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, zlib {zlib.ZLIB_VERSION}, "
-            f"fast inflate: {inflate.NAME}, pattern engine: {default_engine().name}\n"
+            f"fast inflate: {inflate.NAME}, pattern engine: {default_engine().name}, "
+            f"load average {os.getloadavg()[0]:.2f} (other work on the machine skews the ratios)\n"
         )
         met = measure(sets, args.repeat, set((args.only or ",".join(KINDS)).split(",")))
         print(f"\nall goals {'met' if met else 'NOT met'}")
