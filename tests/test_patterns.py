@@ -70,6 +70,8 @@ EDGE_LINES = [
     f"DeviceInfo(address=C8:0F:10:00:00:03, encryptKey={K[3]})",  # two keys, one line
     f"md5={K[4]} requestId={K[5]} keyboard shown, refresh token expired",  # decoys
     f"authKey={K[6]}00",  # a longer hex run: not a key
+    f"tokenKEY=0X{K[3]} key=key={K[4]} token token:{K[5]}",  # names run together
+    f"DeviceInfo(address=C8:0F:10:00:00:06, model=hmpace.watch.v7, token={K[5]})",
     f'{{"huami_auth_key":"0x{K[7].upper()}"}}',
     "Device 0:",
     "  MAC: C8:0F:10:11:22:33, Active: Yes",
