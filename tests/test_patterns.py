@@ -14,7 +14,7 @@ import pytest
 
 from corpus.common import Expected, fake_key
 from scanner.artifacts import Artifact
-from scanner.extractors import log
+from scanner.extractors import log, patterns
 from scanner.extractors.base import looks_like_text
 from scanner.extractors.patterns import PythonEngine, available
 
@@ -121,6 +121,40 @@ def test_word_counts_are_the_same_in_every_engine(seed: int) -> None:
     assert min(reference) > 100  # each word occurs, in several cases
     for name, engine in available().items():
         assert engine.count_words(data, WORDS) == reference, name
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 5])
+def test_word_counts_across_piece_borders(piece: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted a piece at a time (4 x PIECE bytes): a word across a border counts once."""
+    monkeypatch.setattr(patterns, "PIECE", piece)
+    rng = random.Random(piece)
+    pieces = [b"auth", b"AuThKey", b"ENCRYPT", b"encrypt_key", b"Token", b"tokn", b"x"]
+    data = b"".join(rng.choice(pieces) + rng.randbytes(rng.randint(0, 3)) for _ in range(500))
+    reference = [data.lower().count(word) for word in WORDS]
+    assert min(reference) > 20
+    for name in ("python", "re2"):
+        if name in available():
+            assert available()[name].count_words(data, WORDS) == reference, name
+            assert available()[name].count_words(bytearray(data), WORDS) == reference, name
+    assert PythonEngine().count_words(b"", WORDS) == [0, 0, 0]
+
+
+@pytest.mark.parametrize("piece", [1, 40, 200])
+def test_line_pieces_miss_no_match(piece: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks searched in pieces cut at line ends: the same match ends and tool-line
+    starts as one search over the whole block, and the same candidates."""
+    rng = random.Random(piece)
+    lines = [rng.choice(EDGE_LINES) + rng.choice(["\n", "\r\n"]) for _ in range(300)]
+    block = "".join(lines).encode()
+    whole = {name: engine.scan(block) for name, engine in available().items()}
+    monkeypatch.setattr(patterns, "PIECE", piece)
+    assert len(list(patterns._line_pieces(block))) > 10
+    for name, engine in available().items():
+        ends, tools = engine.scan(block)
+        assert sorted(ends) == sorted(whole[name][0]), name
+        assert sorted(set(tools)) == sorted(set(whole[name][1])), name
+        assert ends and tools, name
+    assert _same_everywhere(block)
 
 
 def _hex_ends(data: bytes) -> list[int]:

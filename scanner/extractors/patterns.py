@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Protocol
 
@@ -34,6 +34,12 @@ HEX_RUN = rb"[0-9a-fA-F]{32}"  # where a carved key may be (sqlite_carve.ANCHOR)
 _MAX_HEX_ENDS = 20_000  # past this many, a hex-heavy file: callers look page by page
 # The same at the very start of a block (every block starts at a line start).
 TOOL_AT_START = re.compile(rb"(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])")
+# Bytes per call of ``re``, RE2, ``lower`` or ``count``: these keep the GIL while they
+# run, and the decoding thread (containers/readahead.py) waits for it after each inflate
+# call. With the pure-Python engine and 64 KiB pieces instead of 1 MiB blocks, it waited
+# 0.16 s instead of 0.35 s per 0.25-scale bench backup (docs/performance.md). Hyperscan
+# lets the GIL go itself.
+PIECE = 64 << 10
 
 
 class Engine(Protocol):
@@ -55,8 +61,29 @@ class Engine(Protocol):
 
 
 def _count_lowered(data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
-    lowered = data.lower()  # ASCII only, as re.IGNORECASE on bytes
-    return [lowered.count(word) for word in words]
+    """``data.lower().count(word)`` for each word, a piece at a time. A piece's slice runs
+    ``len(word) - 1`` bytes past it for that word, so each occurrence is counted in the
+    piece where it starts, and only there."""
+    counts = [0] * len(words)
+    longest = max((len(word) for word in words), default=1)
+    step = PIECE * 4  # lower() and count() are faster per byte than re
+    for at in range(0, len(data), step):
+        lowered = data[at : at + step + longest - 1].lower()  # ASCII only, as re.IGNORECASE
+        for index, word in enumerate(words):
+            counts[index] += lowered.count(word, 0, step + len(word) - 1)
+    return counts
+
+
+def _line_pieces(block: bytes) -> Iterator[tuple[int, bytes]]:
+    """(offset, piece) of about ``PIECE`` bytes, each but the first starting at a line end:
+    no match of ``KEY_LOOSE`` or ``TOOL_LINE`` holds a line end after its first byte, so
+    none crosses a cut."""
+    start, size = 0, len(block)
+    while start < size:
+        cut = block.find(b"\n", start + PIECE) if start + PIECE < size else -1
+        stop = size if cut < 0 else cut
+        yield start, block[start:stop]
+        start = stop
 
 
 class PythonEngine:
@@ -75,9 +102,12 @@ class PythonEngine:
     _tool = re.compile(TOOL_LINE)
 
     def scan(self, block: bytes) -> tuple[list[int], list[int]]:
-        lowered = block.lower()  # ASCII only, as re.IGNORECASE on bytes
-        ends = [match.end() for pattern in self._keys for match in pattern.finditer(lowered)]
-        tools = [m.start() + 1 for m in self._tool.finditer(block)]
+        ends: list[int] = []
+        tools: list[int] = []
+        for at, piece in _line_pieces(block):
+            lowered = piece.lower()  # ASCII only, as re.IGNORECASE on bytes
+            ends += [at + m.end() for pattern in self._keys for m in pattern.finditer(lowered)]
+            tools += [at + m.start() + 1 for m in self._tool.finditer(piece)]
         return ends, tools
 
     def count_words(self, data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
@@ -104,8 +134,11 @@ class Re2Engine:
         self._tool = re2.compile(TOOL_LINE, exact)
 
     def scan(self, block: bytes) -> tuple[list[int], list[int]]:
-        ends = [m.end() for m in self._key.finditer(block)]
-        tools = [m.start() + 1 for m in self._tool.finditer(block)]
+        ends: list[int] = []
+        tools: list[int] = []
+        for at, piece in _line_pieces(block):  # RE2 keeps the GIL too
+            ends += [at + m.end() for m in self._key.finditer(piece)]
+            tools += [at + m.start() + 1 for m in self._tool.finditer(piece)]
         return ends, tools
 
     def count_words(self, data: bytes | bytearray, words: tuple[bytes, ...]) -> list[int]:
