@@ -37,6 +37,7 @@ from construct import ConstructError, StreamError
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import read_up_to
 from scanner.containers.adb_body import OUT_CHUNK, BodyDecoder, BodyStatus
+from scanner.containers.adb_crypto import BLOCK as AES_BLOCK
 from scanner.containers.adb_crypto import AesParams, CbcDecryptor, unlock
 from scanner.containers.base import Container
 from scanner.containers.readahead import ReadAhead
@@ -47,7 +48,6 @@ from scanner.layouts.android_backup import AES_256, MAGIC, AndroidBackupHeader
 
 HEADER_LIMIT = 8192  # real headers are 24-520 bytes
 TAR_BLOCK = 512
-AES_BLOCK = 16
 MAX_ROUNDS = 1_000_000  # AOSP uses 10000; a huge count is damage (and would hang the scan)
 NO_APP_DATA = (
     "no app data: the app forbids backups (allowBackup=false); the backup holds only a header"
