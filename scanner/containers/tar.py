@@ -62,6 +62,7 @@ class _Source:
 
     def __init__(self, inner: BinaryIO) -> None:
         self._inner = inner
+        self.direct = hasattr(inner, "readinto")  # member data can be read into a buffer
         self.count = 0
         self._cap: int | None = None
 
@@ -99,10 +100,9 @@ class _Source:
         self._over_budget(offset)
         # Into one scratch buffer when the stream can: no new bytes object per piece.
         scratch = memoryview(bytearray(min(offset - self.count, _SKIP_CHUNK)))
-        direct = hasattr(self._inner, "readinto")
         while self.count < offset:
             piece = scratch[: offset - self.count]
-            got = self.readinto(piece) if direct else len(self.read(len(piece)))
+            got = self.readinto(piece) if self.direct else len(self.read(len(piece)))
             if not got:
                 break  # the next read gives nothing: tarfile says "unexpected end of data"
         return self.count
@@ -267,7 +267,6 @@ class Tar(Container):
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
         last_good = "(none)"
         source = _Source(stream)
-        direct = hasattr(stream, "readinto")
         source.header_budget()
         archive = _headers(  # reads the first header
             lambda: _TarFile(fileobj=source, mode="r", tarinfo=_TarInfo),  # type: ignore[arg-type]
@@ -308,7 +307,7 @@ class Tar(Container):
                     continue
                 # Unbuffered: a read-ahead would meet a cut before the member's own reader.
                 stream: io.RawIOBase
-                if direct and not member.issparse() and source.count == member.offset_data:
+                if source.direct and not member.issparse() and source.count == member.offset_data:
                     stream = _MemberData(source, member.size)
                 else:
                     handle = archive.extractfile(member)
