@@ -50,9 +50,9 @@ def is_key_field(name: str) -> bool:
     return folded in _STRONG_FIELDS or folded in _WEAK_FIELDS
 
 
-# Every key field name folds to "...key" or "token"; text values are searched only when
-# they hold "key" or "token". The Kelvin sign lowercases to "k".
-_KEY_WORDS = (b"key", b"token")
+# Every key field name folds to "...key" or "token": text without either holds no key
+# field (patterns.py searches for these endings). The Kelvin sign lowercases to "k".
+KEY_WORDS = (b"key", b"token")
 _KELVIN_SIGN = "\u212a".encode()
 
 
@@ -63,7 +63,7 @@ def may_name_key_fields(document: bytes, escape: bytes) -> bool:
     if escape in document or _KELVIN_SIGN in document:
         return True
     folded = document.translate(None, b"_-").lower()
-    return any(word in folded for word in _KEY_WORDS)
+    return any(word in folded for word in KEY_WORDS)
 
 
 def is_weak_field(name: str) -> bool:

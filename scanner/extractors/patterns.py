@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Protocol
 
+from scanner.extractors.fields import KEY_WORDS
+
 # Loose forms of text_keys._KEY (no look-arounds: neither hyperscan nor RE2 has them).
 _SEP_HEX = rb"[\\\"':=\t >]{1,16}(?:0[xX])?[0-9a-fA-F]{32}"
-KEY_LOOSE = rb"(?:key|token)" + _SEP_HEX  # compiled without case
+KEY_LOOSE = rb"(?:" + b"|".join(KEY_WORDS) + rb")" + _SEP_HEX  # compiled without case
 TOOL_LINE = rb"\n(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])"
 HEX_RUN = rb"[0-9a-fA-F]{32}"  # where a carved key may be (sqlite_carve.ANCHOR)
 _MAX_HEX_ENDS = 20_000  # past this many, a hex-heavy file: callers look page by page
@@ -97,7 +99,7 @@ class PythonEngine:
     # A match holds its name, then only separators, "0x" and hex digits: no other name
     # starts inside it, so the non-overlapping matches are all the matches.
     _keys = tuple(
-        re.compile(re.escape(word) + _SEP_HEX.lower()) for word in (b"key", b"token")
+        re.compile(re.escape(word) + _SEP_HEX.lower()) for word in KEY_WORDS
     )  # applied to the lowered block
     _tool = re.compile(TOOL_LINE)
 
