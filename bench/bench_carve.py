@@ -153,7 +153,7 @@ def measure(kind: str, path: Path) -> dict[str, object]:
     start, cpu = time.perf_counter(), time.process_time()  # imports above are not timed
     result: dict[str, object] = {}
     if kind == "carve":
-        from scanner.containers.carving import fast_engine
+        from scanner.carving.carver import fast_engine
 
         result["engine"] = "python" if fast_engine() is None else "hyperscan"
         start, cpu = time.perf_counter(), time.process_time()

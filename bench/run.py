@@ -67,13 +67,13 @@ def _files(path: Path) -> list[Path]:
 
 
 def _bare_ab(path: Path) -> int:
-    from scanner.containers import inflate
+    from scanner.formats.compressed import inflate
 
     return bare_ab_decode(path, inputs.PASSWORD, inflate.decompressobj)
 
 
 def _bare_gzip(path: Path) -> int:
-    from scanner.containers import inflate
+    from scanner.formats.compressed import inflate
 
     produced = 0
     for file in _files(path):
@@ -110,8 +110,8 @@ def _warm_up(scan: Any, options: Any) -> None:
 
 def child(kind: str, what: str, path: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    from scanner.containers import inflate
     from scanner.context import ScanOptions
+    from scanner.formats.compressed import inflate
     from scanner.pipeline import scan
 
     _warm_up(scan, ScanOptions)
@@ -185,7 +185,7 @@ def _size(path: Path) -> int:
 
 def measure(sets: dict[str, inputs.Inputs], repeat: int, only: set[str]) -> bool:
     libraries = [False, True]  # fast inflate (when installed), then stdlib zlib
-    from scanner.containers import inflate
+    from scanner.formats.compressed import inflate
 
     if inflate.NAME == "zlib":
         libraries = [True]
@@ -256,10 +256,10 @@ def engines(mib: int) -> None:
     import re
 
     from scanner.artifacts import Artifact
-    from scanner.containers import inflate
-    from scanner.extractors.fields import KEY_FIELD_PATTERN
-    from scanner.extractors.log import scan_lines
     from scanner.extractors.patterns import available
+    from scanner.formats.compressed import inflate
+    from scanner.formats.logs.extractor import scan_lines
+    from scanner.vocab.keys import KEY_FIELD_PATTERN
 
     data = b"".join(inputs.text_stream(mib * MiB))
     blocks = [data[i : i + MiB] for i in range(0, len(data), MiB)]
@@ -332,8 +332,8 @@ def main() -> None:
             "half": inputs.build(folder / f"half-{args.scale / 2:g}", args.scale / 2),
             "full": inputs.build(folder / f"full-{args.scale:g}", args.scale),
         }
-        from scanner.containers import inflate
         from scanner.extractors.patterns import default_engine
+        from scanner.formats.compressed import inflate
 
         print(
             f"inputs in {folder} ({time.perf_counter() - start:.0f} s to build or find); "

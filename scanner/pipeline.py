@@ -23,11 +23,13 @@ import pyzipper
 
 from scanner.artifacts import Artifact, sniff, spool
 from scanner.artifacts.artifact import pending_error
-from scanner.containers import container_for, inflate, readahead
-from scanner.containers.raw_image import RawImage
+from scanner.carving.raw_image import RawImage
+from scanner.containers import readahead
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
-from scanner.extractors import extractor_for, sqlite
+from scanner.formats.compressed import inflate
+from scanner.formats.registry import container_for, extractor_for
+from scanner.formats.sqlite import extractor as sqlite
 from scanner.model import ScanResult
 from scanner.ranking import choose_devices
 

@@ -18,14 +18,14 @@ from corpus.samples.adb_backups import (
     zepp_members,
 )
 from scanner.artifacts import Artifact
-from scanner.containers import adb_crypto
-from scanner.containers.adb_body import BodyStatus
-from scanner.containers.android_backup import (
+from scanner.context import ScanContext, ScanOptions
+from scanner.formats.adb import crypto as adb_crypto
+from scanner.formats.adb.body import BodyStatus
+from scanner.formats.adb.container import (
     NO_APP_DATA,
     open_body,
     parse_header,
 )
-from scanner.context import ScanContext, ScanOptions
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

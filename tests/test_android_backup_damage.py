@@ -21,17 +21,17 @@ from corpus.samples.adb_backups import (
     zepp_members,
 )
 from scanner.artifacts import Artifact
-from scanner.containers import container_for
-from scanner.containers.adb_body import SOURCE_CHUNK
-from scanner.containers.android_backup import (
+from scanner.context import ScanContext, ScanOptions
+from scanner.errors import ScanError
+from scanner.formats.adb.body import SOURCE_CHUNK
+from scanner.formats.adb.container import (
     HEADER_LIMIT,
     NO_APP_DATA,
     AndroidBackup,
     open_body,
     parse_header,
 )
-from scanner.context import ScanContext, ScanOptions
-from scanner.errors import ScanError
+from scanner.formats.registry import container_for
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

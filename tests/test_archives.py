@@ -18,10 +18,10 @@ import pytest
 from corpus.common import Expected
 from corpus.samples import archives, twrp
 from scanner.artifacts import Artifact
-from scanner.containers import zip as zip_container
-from scanner.containers.tar import Tar
 from scanner.context import Limits, ScanContext, ScanOptions
 from scanner.errors import LimitExceeded, Truncated
+from scanner.formats.tar.container import Tar
+from scanner.formats.zip import container as zip_container
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 
@@ -318,7 +318,7 @@ def _zstd_frames(zstandard: Any) -> bytes:
 
 def test_zstd_frame_ends_tell_a_cut_from_the_end() -> None:
     zstandard = pytest.importorskip("zstandard")
-    from scanner.containers.zstd import FrameEnds
+    from scanner.formats.compressed.zstd import FrameEnds
 
     data = _zstd_frames(zstandard)
     whole, byte_by_byte = FrameEnds(), FrameEnds()
@@ -335,7 +335,7 @@ def test_zstd_frame_ends_tell_a_cut_from_the_end() -> None:
 
 
 def _ends_between(data: bytes) -> bool:
-    from scanner.containers.zstd import FrameEnds
+    from scanner.formats.compressed.zstd import FrameEnds
 
     frames = FrameEnds()
     frames.feed(data)
@@ -344,8 +344,8 @@ def _ends_between(data: bytes) -> bool:
 
 def test_zstd_decodes_in_bounded_chunks() -> None:
     zstandard = pytest.importorskip("zstandard")
-    from scanner.containers import inflate
-    from scanner.containers.zstd import _ZstdChunks
+    from scanner.formats.compressed import inflate
+    from scanner.formats.compressed.zstd import _ZstdChunks
 
     data = _zstd_frames(zstandard)
     chunks = _ZstdChunks(io.BytesIO(data))

@@ -30,30 +30,30 @@ from hypothesis import strategies as st
 from corpus.common import Expected
 from corpus.samples import adb_backups, archives, miui_backup, twrp
 from scanner.artifacts import Artifact
-from scanner.containers import CONTAINERS
-from scanner.containers import android_backup as adb
-from scanner.containers import miui_backup as miui
 from scanner.containers.base import Container
-from scanner.containers.compressed import Bzip2, Gzip, Xz
-from scanner.containers.openaes import OpenAes, plausible
-from scanner.containers.tar import Tar, repair_pax
-from scanner.containers.zip import Zip
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import PROBLEM_KINDS, ScanError
-from scanner.extractors import EXTRACTORS, sqlite
 from scanner.extractors.base import Extractor
-from scanner.extractors.json_doc import JsonDocument
-from scanner.extractors.log import LogLines
-from scanner.extractors.sqlite_wal import (
+from scanner.extractors.text_keys import keys_in_text
+from scanner.formats.adb import container as adb
+from scanner.formats.compressed.container import Bzip2, Gzip, Xz
+from scanner.formats.json.extractor import JsonDocument
+from scanner.formats.logs.extractor import LogLines
+from scanner.formats.logs.tool_output import ToolOutput
+from scanner.formats.miui import container as miui
+from scanner.formats.openaes.container import OpenAes, plausible
+from scanner.formats.registry import CONTAINERS, EXTRACTORS
+from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.sqlite.wal import (
     apply_wal,
     prepare_main,
     read_journal,
     read_wal,
     roll_back,
 )
-from scanner.extractors.text_keys import keys_in_text
-from scanner.extractors.tool_output import ToolOutput
-from scanner.extractors.xml_prefs import XmlPrefs
+from scanner.formats.tar.container import Tar, repair_pax
+from scanner.formats.xml.extractor import XmlPrefs
+from scanner.formats.zip.container import Zip
 from scanner.pipeline import scan
 
 Corpus = tuple[Path, dict[str, Expected]]

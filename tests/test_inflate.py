@@ -1,4 +1,4 @@
-"""GzipChunks (scanner/containers/inflate.py): gzip decoded by the library, as gzip(1) would."""
+"""GzipChunks (scanner/formats/compressed/inflate.py): gzip decoded by the library, as gzip(1) would."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from scanner.containers import inflate
+from scanner.formats.compressed import inflate
 
 LIBRARIES: dict[str, ModuleType] = {"zlib": zlib}
 try:

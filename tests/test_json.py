@@ -204,7 +204,7 @@ def test_field_names_the_quick_check_must_not_miss(
 
 
 def test_may_name_key_fields() -> None:
-    from scanner.extractors.fields import may_name_key_fields
+    from scanner.vocab.keys import may_name_key_fields
 
     assert not may_name_key_fields(b'{"seq": 1, "items": [957, 4903], "k": "ey"}', b"\\u")
     assert may_name_key_fields(b'{"T-O_KEN": 1}', b"\\u")

@@ -23,21 +23,21 @@ from corpus.sqlite_files import (
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
-from scanner.extractors import sqlite
-from scanner.extractors.sqlite_wal import (
+from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.sqlite.layout import (
+    DATABASE_HEADER,
+    JOURNAL_HEADER,
+    WAL_FRAME_HEADER,
+    WAL_HEADER,
+    WAL_MAGIC_LE,
+)
+from scanner.formats.sqlite.wal import (
     apply_wal,
     prepare_main,
     read_journal,
     read_wal,
     roll_back,
     wal_checksum,
-)
-from scanner.layouts.sqlite import (
-    DATABASE_HEADER,
-    JOURNAL_HEADER,
-    WAL_FRAME_HEADER,
-    WAL_HEADER,
-    WAL_MAGIC_LE,
 )
 
 SCHEMA = "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT);"

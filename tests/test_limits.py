@@ -16,8 +16,8 @@ import pytest
 
 from corpus.common import Expected
 from corpus.samples import archives, twrp
-from scanner.containers.tar import MAX_HEADER_BYTES
 from scanner.context import Limits, ScanOptions
+from scanner.formats.tar.container import MAX_HEADER_BYTES
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

@@ -14,10 +14,10 @@ from corpus.common import Expected
 from corpus.samples.adb_backups import PACKAGE, PASSWORD_V5, Band, ab_bytes, zepp_members
 from corpus.samples.miui_backup import BAK_NAME, ENCRYPTED_FOLDER, FOLDER, LABEL, miui_header
 from scanner.artifacts import Artifact
-from scanner.containers.android_backup import NO_APP_DATA
-from scanner.containers.miui_backup import MIUI_ENCRYPTION, parse_header
 from scanner.context import ScanOptions
 from scanner.errors import ScanError
+from scanner.formats.adb.container import NO_APP_DATA
+from scanner.formats.miui.container import MIUI_ENCRYPTION, parse_header
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

@@ -19,9 +19,9 @@ import pytest
 
 from corpus.common import Expected
 from corpus.samples import archives, twrp
-from scanner.containers.tar import is_tar_header
 from scanner.context import ScanOptions
 from scanner.errors import PROBLEM_KINDS
+from scanner.formats.tar.container import is_tar_header
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 from tools.mutate import REAL_PASSWORDS, Figures, Seed, run, scan_damaged, seeds_below

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from corpus.samples.twrp import oaes_encrypt
 from scanner.artifacts import Artifact
-from scanner.containers.openaes import OpenAes, oaes_key
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt
+from scanner.formats.openaes.container import OpenAes, oaes_key
 from scanner.pipeline import scan
 
 SAMPLE_SHA256 = "337b7a9dc76f4d53dd95332dd686d78462eb0afdd76bf4451aea224f3c88141a"
@@ -170,7 +170,7 @@ def test_broken_padding_is_corrupt() -> None:
 def test_damage_in_a_batch_comes_after_the_messages_before_it(bad: int) -> None:
     """Messages are decrypted BATCH at a time; a damaged header is reported after exactly
     the plaintext of the messages before it was read, whatever its place in the batch."""
-    from scanner.containers.openaes import BATCH, OaesChunks
+    from scanner.formats.openaes.container import BATCH, OaesChunks
 
     digests = b"".join(hashlib.sha256(b"%d" % i).digest() for i in range(80_000))
     data = b"\x1f\x8b\x08" + digests  # 2.56 MB that start like a gzip file

@@ -14,9 +14,10 @@ import pytest
 
 from corpus.common import Expected, fake_key
 from scanner.artifacts import Artifact
-from scanner.extractors import log, patterns
+from scanner.extractors import patterns
 from scanner.extractors.base import looks_like_text
 from scanner.extractors.patterns import PythonEngine, available
+from scanner.formats.logs import extractor as log
 
 
 class EveryLine:

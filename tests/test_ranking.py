@@ -112,7 +112,7 @@ def test_equal_candidates_tie_break_on_the_later_place_not_input_order() -> None
 
 
 def test_hostile_json_depth_is_bounded() -> None:
-    from scanner.extractors.json_walk import walk_json
+    from scanner.formats.json.walk import walk_json
 
     deep: object = {"authKey": "ab" * 16}
     for _ in range(5000):

@@ -15,12 +15,12 @@ from corpus.common import Expected, fake_key, fake_mac
 from corpus.samples import raw_image as sample
 from corpus.sqlite_files import Database, wal_file
 from scanner.artifacts import Artifact
-from scanner.containers import carving
-from scanner.containers.carved import Carve
-from scanner.containers.carving import Carver
-from scanner.containers.raw_image import RawImage
+from scanner.carving import carver as carving
+from scanner.carving.carved import Carve
+from scanner.carving.carver import Carver
+from scanner.carving.raw_image import RawImage
 from scanner.context import Limits, ScanOptions
-from scanner.layouts.sqlite import SQLITE_MAGIC
+from scanner.formats.sqlite.layout import SQLITE_MAGIC
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

@@ -24,9 +24,9 @@ from scanner.containers import readahead
 from scanner.containers.readahead import ReadAhead
 from scanner.context import ScanOptions
 from scanner.errors import Corrupt
-from scanner.layouts.android_backup import MAGIC as ADB_MAGIC
-from scanner.layouts.miui_backup import MAGIC as MIUI_MAGIC
-from scanner.layouts.openaes import MAGIC as OAES_MAGIC
+from scanner.formats.adb.layout import MAGIC as ADB_MAGIC
+from scanner.formats.miui.layout import MAGIC as MIUI_MAGIC
+from scanner.formats.openaes.layout import MAGIC as OAES_MAGIC
 from scanner.pipeline import scan
 from scanner.reports.json_report import to_json
 

@@ -16,8 +16,8 @@ from corpus.samples import app_data, decoys, mi_fitness
 from corpus.sqlite_files import Database, commit_frames, hot_journal, wal_file, wal_mode
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
-from scanner.extractors import sqlite
-from scanner.extractors.sqlite_rows import ImageReport, read_image
+from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.sqlite.rows import ImageReport, read_image
 from scanner.model import DeviceInfo, ScanResult
 from scanner.pipeline import scan
 

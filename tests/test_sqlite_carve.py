@@ -20,18 +20,8 @@ from corpus.sqlite_files import Database, commit_frames, hot_journal, wal_file, 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import ScanError
-from scanner.extractors import sqlite
-from scanner.extractors.sqlite_carve import carve_image, carve_page, freelist_pages
-from scanner.extractors.sqlite_records import (
-    TableShape,
-    content_size,
-    encode_varint,
-    read_varint,
-    records_with_value,
-    table_leaf_cells,
-)
-from scanner.extractors.sqlite_rows import ImageReport, read_image
-from scanner.layouts.sqlite_btree import (
+from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.sqlite.btree_layout import (
     BTREE_PAGE_HEADER,
     BTREE_PAGE_HEADER_FORMAT,
     FREEBLOCK,
@@ -39,6 +29,16 @@ from scanner.layouts.sqlite_btree import (
     FREELIST_TRUNK_FORMAT,
     FREELIST_TRUNK_HEADER,
 )
+from scanner.formats.sqlite.carve import carve_image, carve_page, freelist_pages
+from scanner.formats.sqlite.records import (
+    TableShape,
+    content_size,
+    encode_varint,
+    read_varint,
+    records_with_value,
+    table_leaf_cells,
+)
+from scanner.formats.sqlite.rows import ImageReport, read_image
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 

@@ -13,8 +13,8 @@ import pytest
 
 from corpus.common import Expected, epoch
 from corpus.samples import twrp
-from scanner.containers import tar as tar_container
 from scanner.context import ScanContext, ScanOptions
+from scanner.formats.tar import container as tar_container
 from scanner.inputs.twrp import verify_digests, verify_file
 from scanner.model import ScanResult
 from scanner.pipeline import scan

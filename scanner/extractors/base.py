@@ -12,8 +12,8 @@ from typing import BinaryIO, ClassVar
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.context import ScanContext
-from scanner.extractors.fields import confidence_for, is_wearable_model
 from scanner.model import Candidate, DeviceInfo
+from scanner.vocab.keys import confidence_for, is_wearable_model
 
 
 class Extractor(ABC):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Protocol
 
-from scanner.extractors.fields import KEY_WORDS
+from scanner.vocab.keys import KEY_WORDS
 
 # Loose forms of text_keys._KEY (no look-arounds: neither hyperscan nor RE2 has them).
 _SEP_HEX = rb"[\\\"':=\t >]{1,16}(?:0[xX])?[0-9a-fA-F]{32}"

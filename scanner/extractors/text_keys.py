@@ -13,7 +13,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime
 
-from scanner.extractors.fields import (
+from scanner.model import DeviceInfo
+from scanner.vocab.keys import (
     KEY_FIELD_PATTERN,
     is_weak_field,
     is_wearable_model,
@@ -21,7 +22,6 @@ from scanner.extractors.fields import (
     normalise_key,
     normalise_mac,
 )
-from scanner.model import DeviceInfo
 
 # A key field name, separators (JSON quotes, escaped quotes, =, :, the > of an XML tag),
 # then exactly 32 hex that are not part of a longer hex run.

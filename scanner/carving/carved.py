@@ -1,0 +1,160 @@
+"""What the carver cuts out: the ``Carve`` record, checked database and WAL headers, and
+the ``Capture`` that follows a database or WAL while the stream passes over it.
+
+Header checks follow the SQLite file-format document (fileformat2.html 1.3 "The Database
+Header", 4.3 "The WAL File Format"); the layouts are ``scanner.formats.sqlite.layout``.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+from scanner.formats.sqlite.layout import (
+    DATABASE_HEADER,
+    DATABASE_HEADER_SIZE,
+    WAL_FORMAT_VERSION,
+    WAL_HEADER,
+    WAL_HEADER_SIZE,
+    WAL_MAGIC_BE,
+    WAL_MAGIC_LE,
+)
+
+WAL_MAGICS = (struct.pack(">I", WAL_MAGIC_LE), struct.pack(">I", WAL_MAGIC_BE))
+MAX_GAP = 4 << 20  # other files' blocks skipped inside one database, at most
+
+
+class Allocation(Protocol):
+    """What the carver asks of a file system's allocation map (see raw_image.Ext4Map)."""
+
+    block_size: int
+
+    def status(self, offset: int) -> str: ...
+
+    def span(self, offset: int, low: int, high: int) -> tuple[int, int]: ...
+
+    def observe(self, offset: int, data: memoryview) -> None: ...
+
+
+@dataclass
+class Carve:
+    """One carved piece: a database, a WAL or a text fragment, by its place in the source."""
+
+    kind: str  # "sqlite", "wal" or "text"
+    offset: int
+    length: int
+    label: str  # "12 pages", "3 frames"; "" for text
+    anchor: int  # the byte whose block decides whether it is deleted
+    data: bytes | None = None  # the text of a fragment
+    spool: BinaryIO | None = None  # the bytes, when the source cannot be read again
+    note: str | None = None  # a limit met while carving it, in plain words
+    runs: list[tuple[int, int]] = field(default_factory=list)  # [start, end) pieces, in order
+
+
+def valid_page_size(size: int) -> bool:
+    return 512 <= size <= 65536 and size & (size - 1) == 0
+
+
+def sqlite_extent(header: bytes) -> tuple[int, int] | None:
+    """(page size, page count) of a plausible database header; count 0 when not valid."""
+    if len(header) < DATABASE_HEADER_SIZE:
+        return None
+    h = DATABASE_HEADER.parse(header[:DATABASE_HEADER_SIZE])
+    page_size = 65536 if h.page_size == 1 else h.page_size
+    sane = (
+        valid_page_size(page_size)
+        and h.write_version in (1, 2)
+        and h.read_version in (1, 2)
+        and (h.max_payload_fraction, h.min_payload_fraction, h.leaf_payload_fraction)
+        == (64, 32, 32)
+        and 1 <= h.schema_format <= 4
+        and 1 <= h.text_encoding <= 3
+    )
+    if not sane:
+        return None
+    # fileformat2 1.3.7: the count is valid only when the version-valid-for number matches.
+    valid = h.change_counter == h.version_valid_for and h.page_count > 0
+    return page_size, h.page_count if valid else 0
+
+
+def wal_header(header: bytes) -> tuple[int, bytes] | None:
+    """(page size, salts) of a WAL header whose checksum holds (fileformat2.html 4.3)."""
+    if len(header) < WAL_HEADER_SIZE or header[:4] not in WAL_MAGICS:
+        return None
+    h = WAL_HEADER.parse(header[:WAL_HEADER_SIZE])
+    if h.format_version != WAL_FORMAT_VERSION or not valid_page_size(h.page_size):
+        return None
+    words = struct.unpack((">" if h.magic == WAL_MAGIC_BE else "<") + "6I", header[:24])
+    s0 = s1 = 0
+    for first, second in zip(words[0::2], words[1::2], strict=True):
+        s0 = (s0 + first + s1) & 0xFFFFFFFF
+        s1 = (s1 + second + s0) & 0xFFFFFFFF
+    if (s0, s1) != (h.checksum1, h.checksum2):
+        return None
+    return h.page_size, header[16:24]
+
+
+class Capture:
+    """A database or WAL followed while the stream passes over it.
+
+    With ``status`` (ext4) only blocks of that allocation status are taken: a deleted
+    file's blocks are all free now, so the blocks of live files or metadata between its
+    pieces are skipped (and the other way round for a live file).
+    """
+
+    def __init__(self, kind: str, start: int, need: int, spool: BinaryIO | None) -> None:
+        self.kind, self.start, self.need, self.spool = kind, start, need, spool
+        self.seen, self.got, self.skipped = start, 0, 0  # looked at up to; taken; skipped
+        self.runs: list[list[int]] = []  # [start, end) pieces taken
+        self.closed = False  # the extent is known; done once it was all taken
+        self.status: str | None = None  # ext4: take only blocks with this status
+        self.label = ""
+        self.note: str | None = None
+        self.frames, self.frame_size, self.salts = 0, 0, b""  # WAL: frames with its salts
+
+    def feed(self, buf: bytearray, delta: int, hi: int, cap: int, alloc: Allocation | None) -> None:
+        """Take what ``buf`` holds of this capture (``buf`` index + delta = offset)."""
+        top = hi + delta
+        while self.frame_size and not self.closed and self.start + self.need + 24 <= top:
+            at = self.start + self.need - delta  # the next frame's header (WALs are taken whole)
+            if buf[at + 8 : at + 16] != self.salts or buf[at : at + 4] == b"\0\0\0\0":
+                self.closed = True  # another WAL generation, or none: the carve ends here
+            elif self.need + self.frame_size > cap:
+                self.closed = True
+                self.note = f"WAL larger than the {cap:,}-byte limit: carved the first part"
+            else:
+                self.need += self.frame_size
+                self.frames += 1
+                self.label = f"{self.frames} frames"
+        while self.seen < top and self.got < self.need:
+            stop = top
+            if self.status is not None and alloc is not None:
+                stop = alloc.span(self.seen, self.seen, top)[1]
+                if alloc.status(self.seen) != self.status:  # another file's blocks
+                    self.skipped += stop - self.seen
+                    self.seen = stop
+                    if self.skipped > MAX_GAP:  # the rest is not near: carve what was taken
+                        self.closed, self.need = True, self.got
+                    continue
+            stop = min(stop, self.seen + self.need - self.got)
+            if self.runs and self.runs[-1][1] == self.seen:
+                self.runs[-1][1] = stop
+            else:
+                self.runs.append([self.seen, stop])
+            if self.spool is not None:
+                self.spool.write(buf[self.seen - delta : stop - delta])
+            self.got += stop - self.seen
+            self.seen = stop
+
+    @property
+    def done(self) -> bool:
+        return self.closed and self.got >= self.need
+
+    def carve(self) -> Carve:
+        if self.spool is not None:
+            self.spool.seek(0)
+        label = self.label + (f", in {len(self.runs)} pieces" if len(self.runs) > 1 else "")
+        runs = [(a, b) for a, b in self.runs]
+        return Carve(self.kind, self.start, self.got, label, self.start, None, self.spool,
+                     self.note, runs)  # fmt: skip

@@ -1,0 +1,397 @@
+"""Deleted records inside a SQLite page: freelist pages, freeblocks and the unallocated
+gap between the cell pointer array and the cell content area.
+
+With secure_delete off (SQLite's own default), a deleted row stays in its page until
+something overwrites it: btree.c turns its cell into a freeblock (overwriting its first
+4 bytes), or the cell content start moves past it, or the whole page goes to the
+freelist as it stood. Android's and Debian's builds turn secure_delete on, which zeroes
+all that in the file; older page versions in the WAL (``sqlite_deleted``) survive it.
+
+Cheap by design: a region is looked at only if a 32-hex run (an anchor) is in it, and
+records are read only around anchors.
+
+No key without a key field: a hex value counts only if the schema names its column
+(a key column, the same in every table the record could belong to); otherwise only JSON
+with a key field name in it is kept (``json_walk``), never a bare 32-hex.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from scanner.extractors import patterns
+from scanner.formats.sqlite.btree_layout import (
+    BTREE_PAGE_HEADER_FORMAT,
+    CELL_POINTER_SIZE,
+    FREEBLOCK_FORMAT,
+    FREEBLOCK_HEADER_SIZE,
+    FREELIST_LEAF_NUMBER_SIZE,
+    FREELIST_TRUNK_FORMAT,
+    FREELIST_TRUNK_HEADER_SIZE,
+    HEADER_FREELIST_OFFSET,
+    HEADER_RESERVED_SPACE_OFFSET,
+    HEADER_TEXT_ENCODING_OFFSET,
+    INTERIOR_HEADER_SIZE,
+    INTERIOR_TABLE,
+    LEAF_HEADER_SIZE,
+    LEAF_INDEX,
+    LEAF_TABLE,
+    PAGE1_BTREE_OFFSET,
+    PAGE_TYPES,
+    RIGHT_CHILD_OFFSET,
+    TABLE_PAGES,
+    TEXT_UTF8,
+)
+from scanner.formats.sqlite.records import (
+    Buffer,
+    Record,
+    TableShape,
+    records_with_value,
+    table_leaf_cells,
+)
+from scanner.vocab.keys import is_key_field, key_for_field
+
+ANCHOR = re.compile(rb"[0-9a-fA-F]{32,}")
+_KEY_SIZE = 32
+_EDGE = 8  # places tried at each end of a long hex run (the key may touch hex neighbours)
+_JSON_STARTS = 8  # "{" or "[" before an anchor tried as the start of a JSON value
+_DECODER = json.JSONDecoder()
+# A key field name shortly before a value inside JSON text (plain or escaped in a string).
+_KEY_NAME = re.compile(rb"(?:auth|encrypt)[_-]?key|token", re.IGNORECASE)
+_NAME_WINDOW = 48
+# Literal spellings tried (fast) before that pattern: "key" / "token" in three cases.
+_NAME_HINTS = (b"key", b"Key", b"KEY", b"token", b"Token", b"TOKEN")
+
+
+def _names_a_key(buf: Buffer, lo: int, hi: int) -> bool:
+    if not any(buf.find(hint, lo, hi) >= 0 for hint in _NAME_HINTS):
+        return False
+    return _KEY_NAME.search(buf, lo, hi) is not None
+
+
+@dataclass(frozen=True)
+class Carved:
+    """A record recovered from one page: where, and how it was found."""
+
+    page: int
+    offset: int  # of the record in the page
+    kind: str  # "freelist", "freeblock", "unallocated", or "cell" (an intact cell)
+    record: Record
+
+
+@dataclass(frozen=True)
+class _Page:
+    base: int  # where the page starts in the buffer
+    header: int  # where its b-tree header starts in the buffer
+    page_type: int
+    first_freeblock: int
+    cell_count: int
+    content_start: int
+
+
+def usable_size(image: Buffer, page_size: int) -> int:
+    return page_size - image[HEADER_RESERVED_SPACE_OFFSET]
+
+
+def is_utf8(image: Buffer) -> bool:
+    """Anchors and text are searched as UTF-8; a UTF-16 database is not carved."""
+    at = HEADER_TEXT_ENCODING_OFFSET
+    return len(image) >= at + 4 and int.from_bytes(image[at : at + 4], "big") in (0, TEXT_UTF8)
+
+
+def _btree(buf: Buffer, base: int, number: int, usable: int) -> _Page | None:
+    header = base + (PAGE1_BTREE_OFFSET if number == 1 else 0)
+    end = header + INTERIOR_HEADER_SIZE
+    if end > base + usable or end > len(buf):
+        return None
+    kind, free, count, content, _ = struct.unpack_from(BTREE_PAGE_HEADER_FORMAT, buf, header)
+    if kind not in PAGE_TYPES:
+        return None
+    return _Page(base, header, kind, free, count, content or 65536)
+
+
+def _pointers_end(page: _Page) -> int:
+    size = LEAF_HEADER_SIZE if page.page_type in (LEAF_TABLE, LEAF_INDEX) else INTERIOR_HEADER_SIZE
+    return page.header + size + CELL_POINTER_SIZE * page.cell_count
+
+
+def free_regions(buf: Buffer, page: _Page, usable: int) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of the gap and of every freeblock, in buffer offsets."""
+    end = min(page.base + usable, len(buf))
+    regions = []
+    gap = (_pointers_end(page), min(page.base + page.content_start, end))
+    if gap[1] - gap[0] >= _KEY_SIZE:
+        regions.append(("unallocated", *gap))
+    at, steps = page.first_freeblock, 0
+    while at and steps < usable // FREEBLOCK_HEADER_SIZE:
+        start = page.base + at
+        if start < gap[0] or start + FREEBLOCK_HEADER_SIZE > end:
+            break
+        following, size = struct.unpack_from(FREEBLOCK_FORMAT, buf, start)
+        if size < FREEBLOCK_HEADER_SIZE or start + size > end:
+            break
+        if size >= FREEBLOCK_HEADER_SIZE + _KEY_SIZE:
+            regions.append(("freeblock", start, start + size))
+        if following and following <= at:
+            break  # the chain ascends; anything else is damage (or a loop)
+        at, steps = following, steps + 1
+    return regions
+
+
+def freelist_pages(image: Buffer, page_size: int) -> dict[int, int]:
+    """Freelist page number -> where its old bytes start (after a trunk's own list)."""
+    pages = len(image) // page_size
+    trunk = struct.unpack_from(">I", image, HEADER_FREELIST_OFFSET)[0]
+    usable = usable_size(image, page_size)
+    found: dict[int, int] = {}
+    while 1 <= trunk <= pages and trunk not in found:
+        base = (trunk - 1) * page_size
+        following, count = struct.unpack_from(FREELIST_TRUNK_FORMAT, image, base)
+        count = min(count, (usable - FREELIST_TRUNK_HEADER_SIZE) // FREELIST_LEAF_NUMBER_SIZE)
+        found[trunk] = FREELIST_TRUNK_HEADER_SIZE + FREELIST_LEAF_NUMBER_SIZE * count
+        for index in range(count):
+            at = base + FREELIST_TRUNK_HEADER_SIZE + FREELIST_LEAF_NUMBER_SIZE * index
+            leaf = struct.unpack_from(">I", image, at)[0]
+            if 1 <= leaf <= pages:
+                found.setdefault(leaf, 0)
+        trunk = following
+    return found
+
+
+def table_owners(
+    image: Buffer, page_size: int, shapes: Sequence[TableShape]
+) -> dict[int, TableShape]:
+    """Which table each page of a live table b-tree belongs to (interior pages read)."""
+    pages, usable = len(image) // page_size, usable_size(image, page_size)
+    owners: dict[int, TableShape] = {}
+    for shape in shapes:
+        stack = [shape.root]
+        while stack:
+            number = stack.pop()
+            if not 1 <= number <= pages or number in owners:
+                continue
+            page = _btree(image, (number - 1) * page_size, number, usable)
+            if page is None or page.page_type not in TABLE_PAGES:
+                continue
+            owners[number] = shape
+            if page.page_type != INTERIOR_TABLE:
+                continue
+            stack.append(struct.unpack_from(">I", image, page.header + RIGHT_CHILD_OFFSET)[0])
+            first = page.header + INTERIOR_HEADER_SIZE
+            for index in range(min(page.cell_count, (usable - 12) // CELL_POINTER_SIZE)):
+                cell = struct.unpack_from(">H", image, first + index * CELL_POINTER_SIZE)[0]
+                if cell + 4 <= usable:
+                    stack.append(struct.unpack_from(">I", image, page.base + cell)[0])
+    return owners
+
+
+def resolve(
+    values: Sequence[object], shapes: Sequence[TableShape], owner: TableShape | None
+) -> TableShape | None:
+    """The table an intact record belongs to: its page's owner if it fits, else the one
+    table with as many columns (ties: the one whose key column holds a key)."""
+
+    def fits(shape: TableShape) -> bool:
+        return shape.ipk is None or shape.ipk >= len(values) or values[shape.ipk] is None
+
+    if owner is not None and len(values) <= len(owner.columns) and fits(owner):
+        return owner
+    same = [s for s in shapes if len(s.columns) == len(values) and fits(s)]
+    if len({s.columns for s in same}) > 1:
+        same = [
+            s for s in same
+            if any(key_for_field(s.columns[i], values[i]) for i in s.key_columns)
+        ]  # fmt: skip
+    return same[0] if len({s.columns for s in same}) == 1 else None
+
+
+@lru_cache(maxsize=8)
+def _readings(shapes: tuple[TableShape, ...]) -> list[tuple[TableShape, list[int]]]:
+    """Every column a text value can be read in (the rowid alias holds none)."""
+    return [(s, [i for i in range(len(s.columns)) if i != s.ipk]) for s in shapes]
+
+
+class _Carver:
+    """Reads records around anchors in the regions of one page."""
+
+    def __init__(self, buf: Buffer, shapes: Sequence[TableShape], owner: TableShape | None) -> None:
+        self.buf = buf
+        self.every = _readings(tuple(shapes))
+        self.keyed = [(s, s.key_columns) for s in shapes if s.key_columns]
+        self.owned = [pair for pair in self.every if pair[0] == owner]
+        # A live page's free space holds its own table's old rows: if that table has no
+        # key column, a bare hex value there is no key (this keeps hash-heavy tables cheap).
+        self.hex_keys = owner is None or bool(owner.key_columns)
+        self.covered: list[tuple[int, int]] = []
+
+    def region(self, lo: int, hi: int) -> Iterator[Record]:
+        for match in ANCHOR.finditer(self.buf, lo, hi):
+            if any(start <= match.start() < end for start, end in self.covered):
+                continue
+            record = self._around(lo, hi, match.start(), match.end())
+            if record is not None:
+                self.covered.append((record.start, max(record.end, match.end())))
+                yield record
+
+    def _around(self, lo: int, hi: int, first: int, last: int) -> Record | None:
+        final = last - _KEY_SIZE  # the last place a 32-hex value can start in this run
+        head = range(first, min(first + _EDGE, final) + 1)
+        starts = sorted({*head, *range(max(first, final - _EDGE), final + 1)})
+        for start in starts if self.hex_keys else ():
+            places = [(start, _KEY_SIZE)]
+            if start - 2 >= lo and self.buf[start - 2 : start] in (b"0x", b"0X"):
+                places.insert(0, (start - 2, _KEY_SIZE + 2))
+            for value, length in places:
+                record = self._search(lo, hi, value, length, key_only=True)
+                if record is not None:
+                    return record
+        if not _KEY_NAME.search(self.buf, max(lo, first - _NAME_WINDOW), first):
+            return None  # JSON only counts with a key field name just before the value
+        return self._json(lo, hi, first)
+
+    def _search(self, lo: int, hi: int, value: int, length: int, key_only: bool) -> Record | None:
+        """The record holding buf[value:value+length] as a whole column value, if its
+        column can be named: the page owner's reading first, else one that every table's
+        reading agrees on. ``key_only``: and that column is a key field."""
+        found = records_with_value(self.buf, lo, hi, value, length, self.owned)
+        if not found:
+            if key_only and not records_with_value(self.buf, lo, hi, value, length, self.keyed):
+                return None  # the cheap test first: no key column could hold it
+            found = records_with_value(self.buf, lo, hi, value, length, self.every)
+        best = [r for r in found if r.confirmed] or found
+        names = {r.table.columns[r.column] for r in best if r.table and r.column is not None}
+        if len(names) != 1 or (key_only and not is_key_field(names.pop())):
+            return None
+        return best[0]
+
+    def _json(self, lo: int, hi: int, anchor: int) -> Record | None:
+        """A JSON value around the anchor: as a column of a record if one can be named,
+        else as bare text (its column unknown). Whether it names a key field is the
+        caller's test, the same as for a live row."""
+        end = anchor
+        for _ in range(_JSON_STARTS):
+            start = max(self.buf.rfind(b"{", lo, end), self.buf.rfind(b"[", lo, end))
+            if start < 0:
+                return None
+            end = start
+            text = bytes(self.buf[start:hi]).decode("utf-8", "replace")
+            try:
+                parsed, stop = _DECODER.raw_decode(text)
+            except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
+                continue
+            body = text[:stop]
+            if "\ufffd" in body or not isinstance(parsed, (dict, list)):
+                continue
+            length = len(body.encode("utf-8"))
+            if start + length < anchor + _KEY_SIZE:
+                continue  # a JSON value that ends before the anchor
+            record = self._search(lo, hi, start, length, key_only=False)
+            return record or Record(start, start + length, None, None, (body,))
+        return None
+
+
+def _pages_rows(
+    buf: Buffer, page: _Page, usable: int, shapes: Sequence[TableShape], owner: TableShape | None
+) -> Iterator[Record]:
+    for record in table_leaf_cells(buf[page.base : page.base + usable], page.header - page.base,
+                                   page.cell_count, usable):  # fmt: skip
+        shape = resolve(record.values, shapes, owner)
+        yield replace(record, start=record.start + page.base, end=record.end + page.base,
+                      table=shape)  # fmt: skip
+
+
+def _worth_reading(
+    buf: Buffer, regions: list[tuple[str, int, int]], owner: TableShape | None
+) -> list[tuple[str, int, int]]:
+    """Free regions with an anchor; in a page of a table that has no key column, also
+    with a key field name (only JSON can hold a key there): hash-heavy tables stay cheap."""
+    keep = [region for region in regions if ANCHOR.search(buf, region[1], region[2])]
+    if owner is not None and not owner.key_columns:
+        keep = [region for region in keep if _names_a_key(buf, region[1], region[2])]
+    return keep
+
+
+def carve_page(
+    buf: Buffer,
+    base: int,
+    number: int,
+    usable: int,
+    shapes: Sequence[TableShape],
+    owner: TableShape | None,
+    mode: str,
+    skip: int = 0,
+    cells: bool = True,
+) -> Iterator[Carved]:
+    """Records of the page at ``buf[base:]`` (page ``number``) that hold an anchor.
+
+    mode "live": a page of the database as it is: only its free regions are deleted data.
+    mode "freelist": a freed page (its first ``skip`` bytes are a trunk's list): its
+    cells, if it was a table leaf, and anything else in it.
+    mode "version": an older or newer version of a page (a WAL frame, a journal
+    pre-image): its cells (unless ``cells`` is false), its free regions, or the whole
+    page if it is no b-tree page.
+    """
+    end = min(base + usable, len(buf))
+    if mode != "live" and not ANCHOR.search(buf, base + skip, end):
+        return
+    page = _btree(buf, base, number, usable)
+    carver = _Carver(buf, shapes, owner)
+    if mode != "live" and cells and page is not None and page.page_type == LEAF_TABLE:
+        kind = "freelist" if mode == "freelist" else "cell"
+        for record in _pages_rows(buf, page, usable, shapes, owner):
+            if ANCHOR.search(buf, record.start, record.end):
+                carver.covered.append((record.start, record.end))
+                yield Carved(number, record.start - base, kind, record)
+    if mode == "freelist":
+        regions = [("freelist", base + skip, end)]
+    elif page is not None and page.page_type in TABLE_PAGES:
+        regions = _worth_reading(buf, free_regions(buf, page, usable), owner)
+    elif page is None and mode == "version":
+        regions = [("unallocated", base, end)]
+    else:
+        return  # an index page, or a live page that is no table page
+    for kind, lo, hi in regions:
+        for record in carver.region(lo, hi):
+            yield Carved(number, record.start - base, kind, record)
+
+
+def carve_image(image: Buffer, page_size: int, shapes: Sequence[TableShape]) -> Iterator[Carved]:
+    """Deleted records of a whole database image: its freelist pages, and the free
+    regions of its live table pages. Page headers are read, not pages: a live page is
+    looked at only if an anchor lies in its free space."""
+    if not is_utf8(image):
+        return
+    usable = usable_size(image, page_size)
+    freed = freelist_pages(image, page_size)
+    owners: dict[int, TableShape] | None = None
+    # Pages with a hex run anywhere, when an engine finds them at GB/s: a free region
+    # lies inside its page, so other live pages hold no anchor in their free space.
+    pages = len(image) // page_size
+    numbers: Iterable[int] = range(1, pages + 1)
+    ends = patterns.default_engine().hex_run_ends(image)
+    if ends is not None:
+        hex_pages = {(end - 1) // page_size + 1 for end in ends}
+        numbers = sorted(n for n in hex_pages | freed.keys() if n <= pages)
+    for number in numbers:
+        base = (number - 1) * page_size
+        if number in freed:
+            skip = freed[number]
+            yield from carve_page(image, base, number, usable, shapes, None, "freelist", skip)
+            continue
+        if image[base + (PAGE1_BTREE_OFFSET if number == 1 else 0)] not in TABLE_PAGES:
+            continue
+        page = _btree(image, base, number, usable)
+        if page is None:
+            continue
+        regions = free_regions(image, page, usable)
+        if not any(ANCHOR.search(image, lo, hi) for _, lo, hi in regions):
+            continue
+        if owners is None:  # needed only once some free space holds an anchor
+            owners = table_owners(image, page_size, shapes)
+        if _worth_reading(image, regions, owners.get(number)):
+            yield from carve_page(image, base, number, usable, shapes, owners.get(number), "live")

@@ -1,0 +1,262 @@
+"""SQLite databases with their -wal and -journal companions.
+
+A family (a database and the companions beside it) is read as up to three views, each a
+database image built in memory and opened with ``Connection.deserialize()`` (opening the
+evidence path would write -shm/-wal files beside it):
+
+- the main file as it is: method "sqlite";
+- the main file with the WAL's committed frames applied: what the app last saw; values
+  not in the main view (a changed key, a new row) have method "wal";
+- the main file with a hot journal rolled back: the state before the interrupted
+  transaction; values not in the main view have method "journal".
+
+Then the deleted data of the family (``sqlite_deleted``): older WAL frames, freelist
+pages and free space of the main file, free space of the journal's pre-images; each
+such key is ``deleted`` and is not reported again if a view already gave it.
+
+Rows are read by ``sqlite_rows``; images are built by ``sqlite_wal``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from scanner.artifacts import Artifact
+from scanner.context import ScanContext
+from scanner.errors import Corrupt, ScanError, Truncated
+from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
+from scanner.formats.sqlite.deleted import Recovery
+from scanner.formats.sqlite.layout import (
+    JOURNAL_MAGIC,
+    SQLITE_MAGIC,
+    WAL_FORMAT_VERSION,
+    WAL_MAGIC_BE,
+    WAL_MAGIC_LE,
+)
+from scanner.formats.sqlite.rows import (
+    SQLITE_ERRORS,
+    ImageReport,
+    finding_candidate,
+    read_image,
+)
+from scanner.formats.sqlite.wal import (
+    Journal,
+    WalLog,
+    apply_wal,
+    prepare_main,
+    read_journal,
+    read_wal,
+    roll_back,
+    valid_page_size,
+)
+from scanner.model import Candidate, DeviceInfo
+
+log = logging.getLogger("keyscan")
+
+WAL_MAGICS = (WAL_MAGIC_LE.to_bytes(4, "big"), WAL_MAGIC_BE.to_bytes(4, "big"))
+
+
+def role(head: bytes) -> str | None:
+    """ "db", "wal" or "journal" by its first bytes; None for anything else."""
+    if head.startswith(SQLITE_MAGIC):
+        return "db"
+    if len(head) >= 12 and head[:4] in WAL_MAGICS:
+        version, page_size = struct.unpack_from(">II", head, 4)
+        if version == WAL_FORMAT_VERSION and valid_page_size(page_size):
+            return "wal"
+        return None
+    if head.startswith(JOURNAL_MAGIC):
+        return "journal"
+    return None
+
+
+@dataclass
+class Member:
+    """One file of a database family."""
+
+    artifact: Artifact
+    stream: BinaryIO | None  # spooled bytes of a forward-only member; None: reopen the artifact
+    held: int = 0  # bytes of ``stream`` kept in memory (the rest of the spools share a budget)
+
+    def read_all(self, cap: int) -> bytes:
+        """The whole file (one database is held in memory at a time); LimitExceeded past cap."""
+        from scanner.artifacts.artifact import read_up_to
+        from scanner.errors import LimitExceeded
+
+        if self.stream is not None:  # a spool: its size is known, read in one piece
+            size = self.stream.seek(0, io.SEEK_END)
+            if size > cap:
+                raise LimitExceeded(f"database is larger than the {cap:,}-byte limit")
+            self.stream.seek(0)
+            data = self.stream.read(size)
+        else:
+            with self.artifact.open() as handle:
+                data = read_up_to(handle, cap + 1)
+        if len(data) > cap:
+            raise LimitExceeded(f"database is larger than the {cap:,}-byte limit")
+        return data
+
+
+@dataclass
+class Family:
+    """A database and the companions found beside it (same directory, same base name)."""
+
+    db: Member | None = None
+    wal: Member | None = None
+    journal: Member | None = None
+
+
+class _FamilyReader:
+    """The state shared by the views of one family."""
+
+    def __init__(self, ctx: ScanContext) -> None:
+        self.ctx = ctx
+        self.seen: set[tuple[str, str]] = set()  # identities found in the main view
+        self.known: set[tuple[str, str, str | None, str]] = set()  # slots of every view
+        self.hinted: set[DeviceInfo] = set()
+
+    def view(
+        self, artifact: Artifact, image: bytes | bytearray, method: str, report: ImageReport
+    ) -> Iterator[Candidate]:
+        """Candidates of one image; a companion view reports only what the main one lacks."""
+        for finding in read_image(image, report):
+            self.known.add(finding.slot)
+            if method == "sqlite":
+                self.seen.add(finding.identity)
+            elif finding.identity in self.seen:
+                continue
+            candidate = finding_candidate(artifact, finding, method)
+            if candidate is not None:
+                yield candidate
+        for hint in report.hints:
+            if hint not in self.hinted:
+                self.hinted.add(hint)
+                self.ctx.hint(hint)
+
+
+def _unread_tables(report: ImageReport) -> str:
+    shown = "; ".join(report.failures[:3])
+    more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""
+    return f"some tables could not be read to the end: {shown}{more}"
+
+
+def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
+    """Candidates of a database family, main view first; see the module docstring.
+
+    Trouble with a companion is reported on the companion and the rest goes on; trouble
+    with the main file is raised at the end, after the companions were read.
+    """
+    reader = _FamilyReader(ctx)
+    cap = ctx.limits.max_sqlite_bytes
+    base: bytes | bytearray | None = None
+    page_size: int | None = None
+    main_error: ScanError | None = None
+    main_report = ImageReport()
+    if family.db is not None:
+        try:
+            main = prepare_main(family.db.read_all(cap), cap)
+            base, page_size = main.image, main.page_size
+            yield from reader.view(family.db.artifact, base, "sqlite", main_report)
+            if main.truncated:
+                main_error = Truncated(main.truncated)
+            elif main_report.failures:
+                main_error = Corrupt(_unread_tables(main_report))
+        except ScanError as error:  # the companions may still be readable
+            main_error = error
+        except SQLITE_ERRORS as error:
+            main_error = Corrupt(f"SQLite cannot read it: {error}")
+    wal: tuple[bytes, WalLog] | None = None
+    journal: Journal | None = None
+    wal_view: tuple[bytearray | None, ImageReport] = (None, ImageReport())
+    if family.wal is not None:
+
+        def with_wal(data: bytes) -> bytearray | None:
+            nonlocal wal
+            log = read_wal(data)
+            _check_page_size(log.page_size, page_size)
+            wal = (data, log)
+            return apply_wal(base, data, log)
+
+        wal_view = yield from _companion(family.wal, "wal", with_wal, base is not None, reader)
+    if family.journal is not None:
+
+        def rolled_back(data: bytes) -> bytearray | None:
+            nonlocal journal
+            journal = read_journal(data)
+            _check_page_size(journal.page_size, page_size)
+            return roll_back(base, journal)
+
+        yield from _companion(family.journal, "journal", rolled_back, base is not None, reader)
+    # Deleted data, once every live view has said what it holds.
+    recovery = Recovery(reader.known)
+    shapes = wal_view[1].tables or main_report.tables
+    if wal is not None and family.wal is not None:
+        current = wal_view[0] if wal_view[0] is not None else base
+        steps = recovery.wal(family.wal.artifact, *wal, shapes, current)
+        yield from _deleted(steps, family.wal.artifact, ctx)
+    if base is not None and page_size is not None and family.db is not None:
+        own = main_report.tables or shapes  # a damaged schema: the WAL's may still be read
+        steps = recovery.database(family.db.artifact, base, page_size, own)
+        yield from _deleted(steps, family.db.artifact, ctx)
+    if journal is not None and family.journal is not None:
+        reserved = base[HEADER_RESERVED_SPACE_OFFSET] if base is not None else 0
+        steps = recovery.journal(family.journal.artifact, journal, shapes, reserved)
+        yield from _deleted(steps, family.journal.artifact, ctx)
+    if main_error is not None:
+        raise main_error
+
+
+def _deleted(
+    candidates: Iterator[Candidate], artifact: Artifact, ctx: ScanContext
+) -> Iterator[Candidate]:
+    """Deleted data is a bonus: trouble reading it is reported and the family goes on."""
+    try:
+        yield from candidates
+    except ScanError as error:
+        ctx.report(error, artifact.chain)
+
+
+def _check_page_size(companion: int, database: int | None) -> None:
+    if database is not None and companion != database:
+        raise Corrupt(
+            f"its page size ({companion}) is not the database's ({database}):"
+            " it belongs to another database"
+        )
+
+
+def _companion(
+    member: Member,
+    method: str,
+    build: Callable[[bytes], bytearray | None],
+    has_main: bool,
+    reader: _FamilyReader,
+) -> Generator[Candidate, None, tuple[bytearray | None, ImageReport]]:
+    """One companion's view. Its own damage is a problem on its own provenance; a view
+    built without a main file is best effort and fails quietly. Returns the image and
+    what reading it found (its schema is the newest, for the deleted-data pass)."""
+    ctx, chain = reader.ctx, member.artifact.chain
+    report = ImageReport()
+    try:
+        image = build(member.read_all(ctx.limits.max_sqlite_bytes))
+    except ScanError as error:
+        ctx.report(error, chain)
+        return None, report
+    if image is None:
+        log.debug("%s: nothing committed to apply", " > ".join(chain))
+        return None, report
+    try:
+        yield from reader.view(member.artifact, image, method, report)
+    except (ScanError, *SQLITE_ERRORS) as error:
+        if not has_main:
+            log.debug("%s: no usable image from it alone: %s", " > ".join(chain), error)
+            return None, report
+        ctx.report(error if isinstance(error, ScanError) else Corrupt(str(error)), chain)
+        return None, report
+    if report.failures and has_main:
+        ctx.problem("corrupt", chain, _unread_tables(report))
+    return image, report

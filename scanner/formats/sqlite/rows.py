@@ -1,0 +1,376 @@
+"""Every table and row of a database image: key columns, JSON columns, row context.
+
+Generic on purpose (where-keys-live.md: the vendors' other columns are undocumented): a
+key is a key-field column or a key field inside JSON text; the device around it is found
+by the SHAPE of the row's values (a MAC, a model code, an epoch), not by column names,
+except that a name is taken from a name-like column and times prefer time-like columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scanner.artifacts import Artifact
+from scanner.errors import Corrupt
+from scanner.extractors import patterns
+from scanner.extractors.base import make_candidate
+from scanner.formats.json.walk import parse_json_text, walk_json
+from scanner.formats.sqlite.records import TableShape, affinity
+from scanner.model import Candidate, DeviceInfo
+from scanner.vocab.keys import (
+    epoch_to_datetime,
+    is_key_field,
+    is_wearable_model,
+    key_for_field,
+    looks_like_model,
+    normalise_mac,
+)
+
+log = logging.getLogger("keyscan")
+
+# Folded column names that hold a device's name, best first.
+_NAME_COLUMNS = ("devicename", "name", "alias", "displayname", "nickname", "productname")
+_TIME_WORDS = ("time", "date", "bind")
+_MAC_WORDS = ("mac", "address", "identifier")
+# Android databases declare these collations; SQLite needs them only to compare, but an
+# index or view using one must still compile.
+_ANDROID_COLLATIONS = ("LOCALIZED", "UNICODE", "PHONEBOOK")
+# A row can hold a key only if a key column is set or some text contains a key field
+# name (in JSON), and can be a hint only with a MAC-shaped value: SQLite skips the other
+# rows itself, which matters for tables of millions of activity rows. The LIKE patterns
+# are a superset of fields.is_key_field names (LIKE ignores ASCII case); Python decides.
+_KEYISH_LIKE = ("%auth%key%", "%encrypt%key%", "%token%")
+_KEYISH_WORDS = (b"auth", b"encrypt", b"token")  # every _KEYISH_LIKE needs one of them
+_KEYISH = re.compile(r"auth.*key|encrypt.*key|token", re.IGNORECASE | re.DOTALL)
+_MAC_LIKE = ("__:__:__:__:__:__", "__-__-__-__-__-__")
+_WITHOUT_ROWID = re.compile(r"\)\s*without\s+rowid\s*[;,]?\s*$", re.IGNORECASE)
+# What SQLite raises on damaged pages; a damaged schema can also give an error message
+# (or a column name) that is not UTF-8, which Python then fails to decode.
+SQLITE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _compare(left: str, right: str) -> int:
+    return (left > right) - (left < right)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A key-shaped value under a key field in one row, with the row's device context."""
+
+    table: str
+    row: str  # "rowid 3", "row 3" in a WITHOUT ROWID table, "" for a carved record
+    column: str
+    json_path: str | None  # "$.auth_key" for a key inside a JSON text column
+    key: str
+    field: str
+    device: DeviceInfo
+    timestamp: datetime | None
+    timestamp_source: str | None
+    wearable: bool
+    place: str = ""  # where in the file a recovered record was: "page 7 offset 1200 freeblock"
+
+    @property
+    def where(self) -> str:
+        """The last provenance step: ``[place] DEVICE rowid 1 column AUTHKEY [$.path]``."""
+        return f"{self.place} {self._row_where}" if self.place else self._row_where
+
+    @property
+    def _row_where(self) -> str:
+        row = f"{self.table} {self.row}" if self.row else self.table
+        place = f"{row} column {self.column}"
+        return f"{place} {self.json_path}" if self.json_path else place
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """Same row, same value: how a WAL or journal view is compared with the main one."""
+        return (self._row_where, self.key)
+
+    @property
+    def slot(self) -> tuple[str, str, str | None, str]:
+        """Same table column, same value: a deleted copy of a live key adds nothing."""
+        return (self.table, self.column, self.json_path, self.key)
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    device: DeviceInfo
+    timestamp: datetime | None
+    timestamp_source: str | None
+    wearable: bool
+
+
+class _Columns:
+    """What the column names of one table suggest, worked out once per table."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        folded = [_fold(name) for name in names]
+        self.key = [is_key_field(name) for name in names]
+        self.timeish = [any(word in f for word in _TIME_WORDS) for f in folded]
+        self.macish = [any(word in f for word in _MAC_WORDS) for f in folded]
+        self.modelish = ["model" in f for f in folded]
+        self.name_order = sorted(
+            (i for i, f in enumerate(folded) if f in _NAME_COLUMNS),
+            key=lambda i: _NAME_COLUMNS.index(folded[i]),
+        )
+
+
+def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
+    texts = [(i, v.strip()) for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+    macs = [(not columns.macish[i], i, mac) for i, v in texts if (mac := normalise_mac(v))]
+    mac = min(macs)[2] if macs else None
+    model = next((v for i, v in texts if columns.modelish[i] and looks_like_model(v)), None)
+    model = model or next((v for _, v in texts if looks_like_model(v)), None)
+    name = next(
+        (v for i in columns.name_order for j, v in texts if j == i and not normalise_mac(v)), None
+    )
+    wearable = any(is_wearable_model(v) for _, v in texts)
+    # Times: epoch-shaped values, newest first, from time-like columns if any have one.
+    preferred: list[tuple[datetime, str]] = []
+    others: list[tuple[datetime, str]] = []
+    for i, value in enumerate(values):
+        if columns.timeish[i]:
+            moment = epoch_to_datetime(value)
+            if moment:
+                preferred.append((moment, columns.names[i]))
+        elif isinstance(value, int) and (moment := epoch_to_datetime(value)):
+            others.append((moment, columns.names[i]))
+    newest = max(preferred or others, default=None)
+    return _RowContext(
+        device=DeviceInfo(mac=mac, name=name, model=model),
+        timestamp=newest[0] if newest else None,
+        timestamp_source=f"row column {newest[1]}" if newest else None,
+        wearable=wearable,
+    )
+
+
+def _json_value(value: object) -> object | None:
+    """The parsed value of JSON text that names a key field somewhere, else None."""
+    if isinstance(value, bytes) and value.lstrip()[:1] in (b"{", b"["):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str) or not _KEYISH.search(value):
+        return None
+    return parse_json_text(value)
+
+
+def _row_findings(
+    table: str, row: str, columns: _Columns, values: Sequence[object]
+) -> tuple[list[Finding], _RowContext | None]:
+    found: list[Finding] = []
+    context: _RowContext | None = None
+    for index, value in enumerate(values):
+        column = columns.names[index]
+        key = key_for_field(column, value) if columns.key[index] else None
+        parsed = None if key is not None else _json_value(value)
+        if key is None and parsed is None:
+            continue
+        context = context or _row_context(columns, values)
+        if key is not None:
+            found.append(
+                Finding(table, row, column, None, key, column, context.device,
+                        context.timestamp, context.timestamp_source, context.wearable)
+            )  # fmt: skip
+            continue
+        for hit in walk_json(parsed, outer=context.device):
+            if hit.timestamp is not None:
+                moment, source = hit.timestamp, f"row column {column} JSON {hit.timestamp_field}"
+            else:
+                moment, source = context.timestamp, context.timestamp_source
+            found.append(
+                Finding(table, row, column, hit.path, hit.key, hit.field, hit.device, moment,
+                        source, hit.wearable_context or context.wearable)
+            )  # fmt: skip
+    return found, context
+
+
+def row_findings(
+    table: str, row: str, names: Sequence[str], values: Sequence[object]
+) -> list[Finding]:
+    """The findings of one record read outside SQLite (a carved or older version)."""
+    return _row_findings(table, row, _Columns(names), values)[0]
+
+
+@dataclass
+class ImageReport:
+    """What reading one image left besides findings."""
+
+    hints: list[DeviceInfo] = field(default_factory=list)  # MAC + name rows without a key
+    failures: list[str] = field(default_factory=list)  # tables that could not be read to the end
+    tables: list[TableShape] = field(default_factory=list)  # rowid tables, for the carver
+
+
+def finding_candidate(
+    artifact: Artifact, finding: Finding, method: str, deleted: bool = False
+) -> Candidate | None:
+    """The candidate a finding gives in ``artifact`` (None when the shared rules drop it)."""
+    return make_candidate(
+        artifact,
+        key=finding.key,
+        field=finding.field,
+        where=finding.where,
+        method=method,
+        device=finding.device,
+        timestamp=finding.timestamp,
+        timestamp_source=finding.timestamp_source,
+        wearable_context=finding.wearable,
+        deleted=deleted,
+    )
+
+
+def open_image(image: bytes | bytearray) -> sqlite3.Connection:
+    """An in-memory connection over a copy of ``image``: never a file beside the evidence."""
+    connection = sqlite3.connect(":memory:")
+    connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    for name in _ANDROID_COLLATIONS:
+        connection.create_collation(name, _compare)
+    try:
+        connection.deserialize(image)
+        connection.execute("PRAGMA query_only = 1")
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except SQLITE_ERRORS as error:
+        connection.close()
+        raise Corrupt(f"SQLite cannot read it: {error}") from error
+    return connection
+
+
+def _where(columns: _Columns, keyish_text: bool) -> str:
+    """The SQL filter for rows that may hold a key (or a hint, in tables with names).
+
+    Without ``keyish_text`` (no key field name anywhere in the data), only key-named
+    columns and name hints are looked at: text cannot hold a key beside a field name.
+    """
+    terms = []
+    for index, name in enumerate(columns.names):
+        column = _quote(name)
+        if columns.key[index]:
+            terms.append(f"{column} IS NOT NULL")
+        if keyish_text:
+            likes = " OR ".join(f"{column} LIKE '{pattern}'" for pattern in _KEYISH_LIKE)
+            terms.append(f"(typeof({column}) IN ('text', 'blob') AND ({likes}))")
+        if columns.name_order:
+            terms += [f"trim({column}) LIKE '{pattern}'" for pattern in _MAC_LIKE]
+    return " OR ".join(terms) or "0"
+
+
+def _select(
+    connection: sqlite3.Connection, what: str, table: str, keyish_text: bool
+) -> sqlite3.Cursor:
+    source = f"SELECT {what} FROM {_quote(table)}"
+    if what == "*":  # WITHOUT ROWID: rows are numbered in order, so every row is read
+        return connection.execute(source)
+    columns = _Columns([d[0] for d in connection.execute(f"{source} LIMIT 0").description])
+    try:
+        return connection.execute(f"{source} WHERE {_where(columns, keyish_text)}")
+    except sqlite3.OperationalError as error:
+        if "too large" not in str(error) and "too long" not in str(error):
+            raise
+        return connection.execute(source)  # a very wide table: no filter, Python decides
+
+
+def _table_rows(
+    connection: sqlite3.Connection, table: str, keyish_text: bool
+) -> Iterator[tuple[str, list[str], tuple[object, ...]]]:
+    try:
+        cursor = _select(connection, "_rowid_, *", table, keyish_text)
+        with_rowid = True
+    except sqlite3.OperationalError as error:
+        if "_rowid_" not in str(error):
+            raise
+        cursor = _select(connection, "*", table, keyish_text)  # WITHOUT ROWID: no row numbers
+        with_rowid = False
+    names = [d[0] for d in cursor.description][1 if with_rowid else 0 :]
+    for ordinal, row in enumerate(cursor, 1):
+        if with_rowid:
+            yield f"rowid {row[0]}", names, row[1:]
+        else:
+            yield f"row {ordinal}", names, row
+
+
+def _shapes(connection: sqlite3.Connection, schema: list[tuple[object, ...]]) -> list[TableShape]:
+    """The rowid tables' columns, in record order, and which one is the rowid alias."""
+    shapes = []
+    for name, root, sql in schema:
+        if not isinstance(name, str) or not isinstance(root, int) or root < 1:
+            continue  # a virtual table has no b-tree
+        if isinstance(sql, str) and _WITHOUT_ROWID.search(sql):
+            continue  # its records are index records: not carved
+        try:
+            info = connection.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+        except SQLITE_ERRORS as error:
+            log.debug("table %s: no column list: %s", name, error)
+            continue
+        keys = [row for row in info if row[5]]
+        ipk = None
+        if len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER":
+            ipk = int(keys[0][0])
+        names, kinds = tuple(str(r[1]) for r in info), tuple(affinity(str(r[2])) for r in info)
+        shapes.append(TableShape(name, root, names, ipk, kinds))
+    return shapes
+
+
+def _mentions_key_fields(image: bytes | bytearray, schema_sql: list[object]) -> bool:
+    """Whether a key field name may occur in the data, not just in the CREATE statements.
+
+    Conservative (any extra "auth", "encrypt" or "token" bytes count, index pages and free
+    space included); when False, no text value can hold a key beside a field name, and
+    the row filter skips the costly LIKE terms. A few ms for a 4 MiB database.
+    """
+    if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
+        return True  # UTF-16 text: the byte search below would not see the words
+    engine = patterns.default_engine()
+    schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
+    in_image = engine.count_words(image, _KEYISH_WORDS)
+    in_schema = engine.count_words(schema, _KEYISH_WORDS)
+    return any(found > declared for found, declared in zip(in_image, in_schema, strict=True))
+
+
+def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Finding]:
+    """Every finding in every row of every table; Corrupt if the schema is unreadable.
+
+    A table that breaks part-way keeps the rows read before the break (``report.failures``).
+    """
+    connection = open_image(image)
+    try:
+        try:
+            schema = connection.execute(
+                "SELECT name, rootpage, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid"
+            ).fetchall()
+        except SQLITE_ERRORS as error:
+            raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
+        report.tables = _shapes(connection, schema)
+        keyish_text = _mentions_key_fields(image, [sql for _, _, sql in schema])
+        for table, _, _ in schema:
+            if table.startswith("sqlite_"):
+                continue  # SQLite's own bookkeeping
+            columns: _Columns | None = None
+            try:
+                for row, names, values in _table_rows(connection, table, keyish_text):
+                    if columns is None:
+                        columns = _Columns(names)
+                    found, context = _row_findings(table, row, columns, values)
+                    yield from found
+                    if not found and columns.name_order:
+                        context = context or _row_context(columns, values)
+                        if context.device.mac and context.device.name:
+                            report.hints.append(context.device)
+            except SQLITE_ERRORS as error:
+                log.debug("table %s: %s", table, error)
+                report.failures.append(f"table {table}: {error}")
+    finally:
+        connection.close()

@@ -1,0 +1,341 @@
+"""Database images built in memory: the main file made readable, a WAL applied, a hot
+journal rolled back. Nothing here opens or writes a file.
+
+Rules follow SQLite's own recovery (fileformat2.html 4.1 and 4.3, wal.c, pager.c): a WAL
+frame counts only if its salts match the header and its cumulative checksum holds, and
+only frames up to the last such commit frame are applied; a journal record counts only
+while its checksum holds, and the first pre-image of a page is the original.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from construct import ConstructError
+
+from scanner.errors import Corrupt, Truncated
+from scanner.formats.sqlite.layout import (
+    DATABASE_HEADER,
+    DATABASE_HEADER_SIZE,
+    JOURNAL_ALL_RECORDS,
+    JOURNAL_HEADER,
+    JOURNAL_HEADER_SIZE,
+    JOURNAL_MAGIC,
+    JOURNAL_RECORD,
+    SQLITE_MAGIC,
+    WAL_FORMAT_VERSION,
+    WAL_FRAME_HEADER,
+    WAL_FRAME_HEADER_SIZE,
+    WAL_HEADER,
+    WAL_HEADER_SIZE,
+    WAL_MAGIC_BE,
+    WAL_MAGIC_LE,
+    WRITE_VERSION_OFFSET,
+)
+
+_U32 = 0xFFFFFFFF
+_PAGE_COUNT_OFFSET = 28
+
+
+def valid_page_size(size: int) -> bool:
+    return 512 <= size <= 65536 and size & (size - 1) == 0
+
+
+def _padding_allowance(present: int) -> int:
+    """How many empty bytes a cut file may be padded with: as much as it holds, 16 MiB at
+    least. Beyond that a claimed size is damage, not a cut."""
+    return max(present, 16 << 20)
+
+
+def _bounded_size(claimed: int, present: int, what: str) -> int:
+    """``claimed`` bytes, unless that is far more than the evidence holds (then Corrupt)."""
+    if claimed > present + _padding_allowance(present):
+        raise Corrupt(f"{what} claims {claimed:,} bytes of database; the files hold {present:,}")
+    return claimed
+
+
+def make_readable(image: bytearray) -> None:
+    """``deserialize()`` refuses a WAL-mode image (bytes 18-19 = 2): mark it rollback mode."""
+    for offset in (WRITE_VERSION_OFFSET, WRITE_VERSION_OFFSET + 1):
+        if len(image) > offset and image[offset] == 2:
+            image[offset] = 1
+
+
+@dataclass(frozen=True)
+class MainImage:
+    image: bytes | bytearray  # the file's own bytes when nothing had to change
+    page_size: int
+    truncated: str | None  # plain words when the file ended early
+
+
+def prepare_main(raw: bytes, cap: int) -> MainImage:
+    """The main database file as an image SQLite will read: checked, padded, patched."""
+    if len(raw) < DATABASE_HEADER_SIZE:
+        raise Truncated(f"only {len(raw)} bytes: shorter than the 100-byte SQLite header")
+    if not raw.startswith(SQLITE_MAGIC):
+        raise Corrupt("does not start with the SQLite header")
+    header = DATABASE_HEADER.parse(raw[:DATABASE_HEADER_SIZE])
+    page_size = 65536 if header.page_size == 1 else header.page_size
+    if not valid_page_size(page_size):
+        raise Corrupt(f"the header gives a page size of {page_size}, which SQLite never writes")
+    fractions = (
+        header.max_payload_fraction,
+        header.min_payload_fraction,
+        header.leaf_payload_fraction,
+    )
+    if fractions != (64, 32, 32):
+        raise Corrupt("the header's payload fractions are damaged (not 64/32/32)")
+    if header.read_version not in (1, 2):
+        raise Corrupt(f"the header's read version is {header.read_version}, not 1 or 2")
+    whole_pages = -(-len(raw) // page_size) * page_size
+    # The header's page count is trusted only when SQLite marked it valid (fileformat2 1.3.7).
+    declared = header.page_count if header.change_counter == header.version_valid_for else 0
+    want = max(whole_pages, declared * page_size)
+    recount = want > min(cap, whole_pages + _padding_allowance(len(raw)))
+    if recount:
+        # A damaged count, or a file cut to a sliver: tell SQLite the real size instead of
+        # padding (a header claiming 2^31 pages must not allocate them).
+        truncated: str | None = (
+            f"the header claims {declared:,} pages ({want:,} bytes), the file holds "
+            f"{len(raw):,} bytes; read as what is there"
+        )
+        want = whole_pages
+    else:
+        truncated = None
+    if want > len(raw):
+        truncated = (
+            f"the database ends early: {len(raw):,} of {want:,} bytes;"
+            " the missing part was read as empty pages"
+        )
+    if (
+        not recount
+        and want == len(raw)
+        and 2 not in raw[WRITE_VERSION_OFFSET : WRITE_VERSION_OFFSET + 2]
+    ):
+        return MainImage(raw, page_size, truncated)  # nothing to change: no copy
+    image = bytearray(raw)
+    if recount:
+        count = (whole_pages // page_size).to_bytes(4, "big")
+        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = count
+    image.extend(bytes(want - len(raw)))  # missing pages read as empty ones
+    make_readable(image)
+    return MainImage(image, page_size, truncated)
+
+
+# --- write-ahead log -------------------------------------------------------------------
+
+
+def wal_checksum(
+    data: bytes | bytearray, offset: int, length: int, big_endian: bool, s0: int = 0, s1: int = 0
+) -> tuple[int, int]:
+    """SQLite's WAL checksum (wal.c walChecksumBytes) continued from (s0, s1)."""
+    words = struct.unpack_from(f"{'>' if big_endian else '<'}{length // 4}I", data, offset)
+    for first, second in zip(words[0::2], words[1::2], strict=True):
+        s0 = (s0 + first + s1) & _U32
+        s1 = (s1 + second + s0) & _U32
+    return s0, s1
+
+
+@dataclass(frozen=True)
+class WalFrame:
+    page_number: int
+    commit_size: int  # database pages after this commit; 0 if not a commit frame
+    offset: int  # where the page's bytes start in the WAL
+
+
+@dataclass(frozen=True)
+class WalLog:
+    page_size: int
+    frames: tuple[WalFrame, ...]  # valid frames up to and including the last commit
+    db_pages: int  # database size after that commit; 0 if there is none
+    valid_frames: int  # frames whose salts and checksums hold (committed or not)
+    total_frames: int  # whole frames in the file
+
+
+def read_wal(data: bytes) -> WalLog:
+    """The committed frames of a WAL; Corrupt if its header cannot be trusted."""
+    if len(data) < WAL_HEADER_SIZE:
+        raise Truncated(f"only {len(data)} bytes: shorter than the 32-byte WAL header")
+    header = WAL_HEADER.parse(data[:WAL_HEADER_SIZE])
+    if header.magic not in (WAL_MAGIC_LE, WAL_MAGIC_BE):
+        raise Corrupt("not a SQLite WAL (wrong magic number)")
+    if header.format_version != WAL_FORMAT_VERSION:
+        raise Corrupt(f"unknown WAL format version {header.format_version}")
+    if not valid_page_size(header.page_size):
+        raise Corrupt(f"the WAL header gives a page size of {header.page_size}")
+    big_endian = header.magic == WAL_MAGIC_BE  # magic's low bit: checksum word order
+    sums = wal_checksum(data, 0, 24, big_endian)
+    if sums != (header.checksum1, header.checksum2):
+        raise Corrupt("the WAL header fails its checksum, so SQLite would ignore every frame")
+    page_size = header.page_size
+    frame_size = WAL_FRAME_HEADER_SIZE + page_size
+    total = (len(data) - WAL_HEADER_SIZE) // frame_size
+    frames: list[WalFrame] = []
+    committed = db_pages = 0
+    for index in range(total):
+        offset = WAL_HEADER_SIZE + index * frame_size
+        frame = WAL_FRAME_HEADER.parse(data[offset : offset + WAL_FRAME_HEADER_SIZE])
+        # Salts from an earlier WAL generation: old frames left after a reset, not ours.
+        if (frame.salt1, frame.salt2) != (header.salt1, header.salt2) or frame.page_number == 0:
+            break
+        sums = wal_checksum(data, offset, 8, big_endian, *sums)
+        sums = wal_checksum(data, offset + WAL_FRAME_HEADER_SIZE, page_size, big_endian, *sums)
+        if sums != (frame.checksum1, frame.checksum2):
+            break  # a torn or damaged write: SQLite stops here too
+        frames.append(
+            WalFrame(frame.page_number, frame.commit_size, offset + WAL_FRAME_HEADER_SIZE)
+        )
+        if frame.commit_size:
+            committed, db_pages = len(frames), frame.commit_size
+    return WalLog(page_size, tuple(frames[:committed]), db_pages, len(frames), total)
+
+
+@dataclass(frozen=True)
+class FrameVersion:
+    """One frame of a WAL, whatever its state: a version of one page."""
+
+    number: int  # 1-based position in the file
+    page_number: int
+    offset: int  # where the page's bytes start in the WAL
+    status: str  # "committed", "uncommitted" (after the last valid commit) or "stale"
+    latest: bool  # the committed state's version of its page (what the WAL view shows)
+
+
+def wal_versions(data: bytes, log: WalLog) -> list[FrameVersion]:
+    """Every whole frame of the WAL. Frames past the valid prefix that carry the header's
+    salts were never committed (or were torn); other salts are an earlier generation's,
+    left after a checkpoint restarted the log (wal.c walRestartHdr)."""
+    salts = data[16:24]
+    size = WAL_FRAME_HEADER_SIZE + log.page_size
+    committed = len(log.frames)
+    latest = {
+        frame.page_number: index
+        for index, frame in enumerate(log.frames)
+        if frame.page_number <= log.db_pages
+    }
+    versions = []
+    for index in range(log.total_frames):
+        offset = WAL_HEADER_SIZE + index * size
+        page_number = int.from_bytes(data[offset : offset + 4], "big")
+        if page_number == 0:
+            continue
+        if index < committed:
+            status = "committed"
+        else:
+            status = "uncommitted" if data[offset + 8 : offset + 16] == salts else "stale"
+        versions.append(
+            FrameVersion(
+                index + 1,
+                page_number,
+                offset + WAL_FRAME_HEADER_SIZE,
+                status,
+                latest.get(page_number) == index,
+            )
+        )
+    return versions
+
+
+def apply_wal(base: bytes | bytearray | None, data: bytes, log: WalLog) -> bytearray | None:
+    """``base`` with the committed frames applied; None when there is nothing to build.
+
+    Without a main file the image is built from the frames alone, if page 1 is among them.
+    """
+    if not log.frames:
+        return None
+    present = max(max(f.page_number for f in log.frames) * log.page_size, len(base or b""))
+    size = _bounded_size(log.db_pages * log.page_size, present, "the last commit frame")
+    if base is None:
+        if not any(frame.page_number == 1 for frame in log.frames):
+            return None
+        image = bytearray(size)
+    else:
+        image = bytearray(base[:size])
+        image.extend(bytes(size - len(image)))
+    for frame in log.frames:  # later frames of a page replace earlier ones
+        if frame.page_number > log.db_pages:
+            continue  # cut off by the commit's size (the database shrank)
+        start = (frame.page_number - 1) * log.page_size
+        image[start : start + log.page_size] = data[frame.offset : frame.offset + log.page_size]
+    make_readable(image)
+    return image
+
+
+# --- rollback journal ------------------------------------------------------------------
+
+
+def journal_checksum(page: bytes, nonce: int) -> int:
+    """pager.c pager_cksum(): the nonce plus every 200th byte, from the end of the page."""
+    total = nonce
+    for index in range(len(page) - 200, 0, -200):
+        total += page[index]
+    return total & _U32
+
+
+@dataclass(frozen=True)
+class Journal:
+    page_size: int
+    initial_pages: int  # database size before the interrupted transaction
+    pages: dict[int, bytes]  # page number -> its first (original) pre-image
+
+
+def read_journal(data: bytes) -> Journal:
+    """The valid pre-images of a hot journal; Corrupt if its first header is unusable."""
+    if len(data) < JOURNAL_HEADER_SIZE:
+        raise Truncated(f"only {len(data)} bytes: shorter than the 28-byte journal header")
+    if not data.startswith(JOURNAL_MAGIC):
+        raise Corrupt("not a SQLite rollback journal (wrong magic number)")
+    first = JOURNAL_HEADER.parse(data[:JOURNAL_HEADER_SIZE])
+    if not valid_page_size(first.page_size):
+        raise Corrupt(f"the journal header gives a page size of {first.page_size}")
+    if not (32 <= first.sector_size <= 65536 and first.sector_size & (first.sector_size - 1) == 0):
+        raise Corrupt(f"the journal header gives a sector size of {first.sector_size}")
+    page_size, record_size = first.page_size, first.page_size + 8
+    pages: dict[int, bytes] = {}
+    offset = 0
+    # A transaction may append several header+records segments, each sector-aligned.
+    while offset + JOURNAL_HEADER_SIZE <= len(data) and data.startswith(JOURNAL_MAGIC, offset):
+        try:
+            header = JOURNAL_HEADER.parse(data[offset : offset + JOURNAL_HEADER_SIZE])
+        except ConstructError:
+            break
+        if header.page_size != page_size or header.sector_size != first.sector_size:
+            break
+        offset += header.sector_size
+        count = header.record_count
+        if count in (0, JOURNAL_ALL_RECORDS):
+            # 0xffffffff: written without syncs; 0: header not yet updated. Either way the
+            # records run to the end of the file; their checksums tell which are real.
+            count = (len(data) - offset) // record_size
+        for _ in range(count):
+            if offset + record_size > len(data):
+                return Journal(page_size, first.initial_pages, pages)
+            record = JOURNAL_RECORD.parse(data[offset : offset + record_size], page_size=page_size)
+            valid = journal_checksum(record.data, header.nonce) == record.checksum
+            if record.page_number == 0 or not valid:
+                return Journal(page_size, first.initial_pages, pages)
+            pages.setdefault(record.page_number, record.data)
+            offset += record_size
+        offset = -(-offset // header.sector_size) * header.sector_size
+    return Journal(page_size, first.initial_pages, pages)
+
+
+def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
+    """The database as it was before the interrupted transaction; None if not buildable."""
+    if journal.initial_pages == 0 or not journal.pages:
+        return None
+    present = max(max(journal.pages) * journal.page_size, len(base or b""))
+    size = _bounded_size(journal.initial_pages * journal.page_size, present, "the journal")
+    if base is None:
+        if 1 not in journal.pages:
+            return None
+        image = bytearray(size)
+    else:
+        image = bytearray(base[:size])
+        image.extend(bytes(size - len(image)))
+    for number, page in journal.pages.items():
+        if number <= journal.initial_pages:  # pages past the old end were new: dropped
+            start = (number - 1) * journal.page_size
+            image[start : start + journal.page_size] = page
+    make_readable(image)
+    return image

@@ -1,0 +1,212 @@
+"""XML shared_prefs and Gadgetbridge's legacy XML preference exports.
+
+Shapes (where-keys-live.md): Android ``<map><string name="authkey">0x…</string></map>``,
+Gadgetbridge ``devicesettings_<MAC>.xml`` and the legacy export
+``Export_preference_<MAC with _>`` (``<preferences><String name="authkey">…``). Any
+element whose ``name`` attribute, or else its tag, is a key field counts; JSON kept in a
+string value is walked like a JSON document.
+
+Documents with a DTD or entity declarations are never parsed (entity expansion bombs);
+their text is searched line by line and they are reported as unsupported. A document
+that does not parse, or is over ``limits.max_text_bytes``, is searched line by line. One
+whose text cannot name a key field (``fields.may_name_key_fields``) is parsed, not walked.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import datetime
+from typing import BinaryIO
+
+from scanner.artifacts import Artifact
+from scanner.context import ScanContext
+from scanner.errors import Unsupported
+from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
+from scanner.extractors.text_keys import keys_in_text
+from scanner.formats.json.walk import parse_json_text, walk_json
+from scanner.formats.logs.extractor import scan_lines
+from scanner.model import Candidate, DeviceInfo
+from scanner.vocab.keys import (
+    epoch_to_datetime,
+    is_key_field,
+    looks_like_model,
+    mac_in_file_name,
+    may_name_key_fields,
+    normalise_account_id,
+    normalise_key,
+    normalise_mac,
+)
+
+_BOM = b"\xef\xbb\xbf"
+_START = re.compile(rb"<(?:\?xml|[A-Za-z_])")
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_NAME_FIELDS = frozenset({"name", "devicename", "alias"})
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _tag(element: ET.Element) -> str:
+    return str(element.tag).rpartition("}")[2]  # drop a namespace
+
+
+def _field(element: ET.Element) -> str:
+    return element.get("name") or _tag(element)
+
+
+def _value(element: ET.Element) -> str | None:
+    """A preference's value: its text (``<string>``), else its ``value`` attribute."""
+    text = element.text
+    if text is not None and text.strip():
+        return text
+    return element.get("value")
+
+
+def _key(field: str, value: str) -> str | None:
+    key = normalise_key(value)
+    if key is None and _fold(field) == "authkey":
+        key = normalise_account_id(value)  # Mi Watch Lite / Color Sport: the account id
+    return key
+
+
+class _Context:
+    """What the siblings of a preference say about its device, and their newest time."""
+
+    def __init__(self, parent: ET.Element, named: str | None) -> None:
+        mac = model = name = None
+        self.timestamp: datetime | None = None
+        self.timestamp_field: str | None = None
+        for child in parent:
+            field, value = _field(child), _value(child)
+            if value is None:
+                continue
+            folded = _fold(field)
+            if mac is None and any(word in folded for word in ("mac", "address", "identifier")):
+                mac = normalise_mac(value)
+            if model is None and "model" in folded and looks_like_model(value):
+                model = value.strip()
+            if name is None and folded in _NAME_FIELDS and value.strip():
+                name = value.strip()
+            if any(word in folded for word in ("time", "date")):
+                moment = epoch_to_datetime(value)
+                if moment and (self.timestamp is None or moment > self.timestamp):
+                    self.timestamp, self.timestamp_field = moment, field
+        # The file name is the device's own (devicesettings_<MAC>.xml): it wins.
+        self.device = DeviceInfo(mac=named or mac, name=name, model=model)
+
+
+def _step(element: ET.Element, index: int | None) -> str:
+    name = element.get("name")
+    if name is not None:
+        return f"{_tag(element)}[@name='{name}']"
+    return f"{_tag(element)}[{index}]" if index is not None else _tag(element)
+
+
+class XmlPrefs(Extractor):
+    name = "xml_prefs"
+
+    @classmethod
+    def detect(cls, head: bytes, artifact: Artifact) -> bool:
+        return bool(_START.match(head.removeprefix(_BOM).lstrip())) and looks_like_text(head)
+
+    def extract(
+        self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
+    ) -> Iterator[Candidate]:
+        data, rest = read_document(artifact, stream, ctx, "XML")
+        if data is None:  # too big to parse whole: its lines are still searched
+            yield from scan_lines(artifact, rest, "text")
+            return
+        if _DTD.search(data):
+            yield from scan_lines(artifact, io.BytesIO(data), "text")
+            raise Unsupported(
+                "XML with a DTD or entity declarations is not parsed (entity expansion); "
+                "its text was searched line by line"
+            )
+        try:
+            root = ET.fromstring(data)
+        except (ET.ParseError, ValueError, LookupError):
+            # Cut off or not XML after all (HTML, a log starting with "<"): search its lines.
+            yield from scan_lines(artifact, io.BytesIO(data), "text")
+            return
+        if may_name_key_fields(data, b"&#"):
+            yield from self._walk(artifact, root)
+
+    @staticmethod
+    def _walk(artifact: Artifact, root: ET.Element) -> Iterator[Candidate]:
+        named = mac_in_file_name(artifact.path)
+        if len(root) == 0:  # a document that is one element: <authKey>…</authKey>
+            yield from _candidates(artifact, root, _tag(root), _Context(root, named))
+        stack: list[tuple[ET.Element, str]] = [(root, "")]
+        while stack:  # iterative: deep nesting must not exhaust the Python stack
+            parent, path = stack.pop()
+            children = list(parent)
+            if not children:
+                continue
+            context = _Context(parent, named)
+            counts: dict[str, int] = {}
+            for child in children:
+                counts[_tag(child)] = counts.get(_tag(child), 0) + 1
+            seen: dict[str, int] = {}
+            below: list[tuple[ET.Element, str]] = []
+            for child in children:
+                tag = _tag(child)
+                seen[tag] = seen.get(tag, 0) + 1
+                where = path + _step(child, seen[tag] if counts[tag] > 1 else None)
+                yield from _candidates(artifact, child, where, context)
+                below.append((child, where + "/"))
+            stack.extend(reversed(below))  # document order
+
+
+def _candidates(
+    artifact: Artifact, element: ET.Element, where: str, context: _Context
+) -> Iterator[Candidate]:
+    field, value = _field(element), _value(element)
+    if value is None:
+        return
+    time_source = f"xml field {context.timestamp_field}" if context.timestamp else None
+
+    def candidate(
+        key: str, name: str, at: str, device: DeviceInfo, wearable: bool
+    ) -> Candidate | None:
+        return make_candidate(
+            artifact,
+            key=key,
+            field=name,
+            where=at,
+            method="xml",
+            device=device,
+            timestamp=context.timestamp,
+            timestamp_source=time_source,
+            wearable_context=wearable,
+        )
+
+    if is_key_field(field):
+        key = _key(field, value)
+        if key is not None:
+            found = candidate(key, field, where, context.device, False)
+            if found is not None:
+                yield found
+            return
+    nested = parse_json_text(value)
+    if nested is not None:  # a JSON string kept as a preference
+        try:
+            hits = list(walk_json(nested, outer=context.device))
+        except RecursionError:  # absurdly deep JSON: not an app's data
+            hits = []
+        for hit in hits:
+            at = f"{where}/{hit.path}"
+            found = candidate(hit.key, hit.field, at, hit.device, hit.wearable_context)
+            if found is not None:
+                yield found
+        return
+    lowered = value.lower()
+    if "key" in lowered or "token" in lowered:  # a log line kept as a preference
+        for hit in keys_in_text(value.encode("utf-8", "replace")):
+            device = hit.device.merged(context.device)
+            found = candidate(hit.key, hit.field, where, device, hit.wearable_context)
+            if found is not None:
+                yield found
