@@ -7,29 +7,28 @@ recorded the moment it is found.
 
 from __future__ import annotations
 
-import io
 import logging
-import posixpath
 import sqlite3
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
 import pyzipper
 
-from scanner.artifacts import Artifact, sniff, spool
+from scanner.artifacts import Artifact, sniff
 from scanner.artifacts.artifact import pending_error
 from scanner.carving.raw_image import RawImage
 from scanner.containers import readahead
+from scanner.containers.grouped import Grouper
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 from scanner.formats.compressed import inflate
-from scanner.formats.registry import container_for, extractor_for
-from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.registry import GROUPERS, container_for, extractor_for
 from scanner.model import ScanResult
 from scanner.ranking import choose_devices
 
@@ -64,86 +63,19 @@ def problems_at(ctx: ScanContext, provenance: tuple[str, ...]) -> Iterator[None]
         ctx.report(_as_scan_error(error), provenance)
 
 
-class _Families:
-    """SQLite files of one container level, held until their family is complete.
-
-    A family (database + ``-wal`` or ``-journal``) is read as soon as it has a database and
-    a companion, else when its directory is done. Forward-only members are spooled: the
-    pending ones share a memory budget (``Limits.spool_memory``), and whatever does not
-    fit goes to a private temporary file. Re-openable members are simply reopened when
-    the family is read.
-    """
-
-    def __init__(self, ctx: ScanContext) -> None:
-        self.ctx = ctx
-        self.directory: str | None = None
-        self.families: dict[str, sqlite.Family] = {}
-
-    def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:
-        base = artifact.path
-        for suffix in ("-wal", "-journal"):
-            if kind != "db" and base.endswith(suffix):
-                base = base[: -len(suffix)]
-        stream = None
-        held = 0
-        if not artifact.reopenable:  # spooled first: a cut member must not leave a family
-            memory = max(1, self.ctx.limits.spool_memory - self._held())
-            cap = self.ctx.limits.max_sqlite_bytes
-            stream = spool(stream_source(), memory, cap, size_hint=artifact.size)
-            size = stream.seek(0, io.SEEK_END)
-            stream.seek(0)
-            held = size if size <= memory else 0  # past ``memory`` it went to a file
-        if base in self.families and getattr(self.families[base], kind) is not None:
-            self._read(base)  # the same file twice (an appended tar): read the first one now
-        family = self.families.setdefault(base, sqlite.Family())
-        setattr(family, kind, sqlite.Member(artifact, stream, held))
-        if family.db is not None and (family.wal is not None or family.journal is not None):
-            self._read(base)
-
-    def _held(self) -> int:
-        """Bytes of pending members spooled in memory."""
-        return sum(
-            member.held
-            for family in self.families.values()
-            for member in (family.db, family.wal, family.journal)
-            if member is not None
-        )
-
-    def next_artifact(self, artifact: Artifact) -> None:
-        directory = posixpath.dirname(artifact.path)
-        if directory != self.directory:
-            self.flush()
-            self.directory = directory
-
-    def _read(self, base: str) -> None:
-        family = self.families.pop(base)
-        main = family.db or family.wal or family.journal
-        assert main is not None
-        try:
-            with problems_at(self.ctx, main.artifact.chain):
-                for candidate in sqlite.extract_family(family, self.ctx):
-                    self.ctx.add(candidate)
-        finally:
-            for member in (family.db, family.wal, family.journal):
-                if member is not None and member.stream is not None:
-                    member.stream.close()
-
-    def flush(self) -> None:
-        for base in sorted(self.families):
-            self._read(base)
-
-
 def _walk(artifacts: Iterable[Artifact], ctx: ScanContext) -> None:
-    families = _Families(ctx)
+    groups = [grouper(ctx, partial(problems_at, ctx)) for grouper in GROUPERS]
     try:
         for artifact in artifacts:
-            families.next_artifact(artifact)
-            _process(artifact, ctx, families)
+            for group in groups:
+                group.next_artifact(artifact)
+            _process(artifact, ctx, groups)
     finally:
-        families.flush()
+        for group in groups:
+            group.flush()
 
 
-def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
+def _process(artifact: Artifact, ctx: ScanContext, groups: list[Grouper]) -> None:
     if ctx.over_budget:
         return  # the input's decompression budget is spent (reported once, where it tripped)
     with problems_at(ctx, artifact.chain):
@@ -152,29 +84,28 @@ def _process(artifact: Artifact, ctx: ScanContext, families: _Families) -> None:
             raise LimitExceeded(f"nested more than {ctx.limits.max_depth} containers deep")
         with closing(artifact.open()) as raw:
             head, stream = sniff(raw)
-            _dispatch(artifact, head, stream, ctx, families)
+            _dispatch(artifact, head, stream, ctx, groups)
             failure = pending_error(stream)  # a cut inside the head that nothing read past
             if failure is not None:
                 raise failure
 
 
 def _dispatch(
-    artifact: Artifact, head: bytes, stream: BinaryIO, ctx: ScanContext, families: _Families
+    artifact: Artifact, head: bytes, stream: BinaryIO, ctx: ScanContext, groups: list[Grouper]
 ) -> None:
-    """Hand one file to the container, SQLite family or extractor that claims its content."""
+    """Hand one file to the container, grouper or extractor that claims its content."""
     container = container_for(head, artifact)
     if container is not None:
         ctx.seen(artifact, container.name)
         _walk(container.walk(artifact, stream, ctx), ctx)
         return
-    kind = sqlite.role(head)
-    if kind is not None:
-        ctx.seen(artifact, f"sqlite {kind}")
-        if ctx.extract:
-            families.add(kind, artifact, lambda: stream)
-            if artifact.extra.get("carved"):
-                families.flush()  # carved databases have no companions to wait for
-        return
+    for group in groups:
+        kind = group.member_kind(head)
+        if kind is not None:
+            ctx.seen(artifact, f"{group.name} {kind}")
+            if ctx.extract:
+                group.add(kind, artifact, lambda: stream)
+            return
     extractor = extractor_for(head, artifact)
     if extractor is None and RawImage.wants_unclaimed(head, artifact):
         # A partition image or unknown blob: carve databases, WALs and text from it.

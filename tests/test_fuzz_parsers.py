@@ -42,7 +42,7 @@ from scanner.formats.logs.extractor import LogLines
 from scanner.formats.logs.tool_output import ToolOutput
 from scanner.formats.miui import container as miui
 from scanner.formats.openaes.container import OpenAes, plausible
-from scanner.formats.registry import CONTAINERS, EXTRACTORS
+from scanner.formats.registry import CONTAINERS, EXTRACTORS, GROUPERS
 from scanner.formats.sqlite import extractor as sqlite
 from scanner.formats.sqlite.wal import (
     apply_wal,
@@ -283,7 +283,8 @@ def test_detection_never_raises(head: bytes) -> None:
         container.detect(head, artifact)
     for extractor in EXTRACTORS:
         extractor.detect(head, artifact)
-    sqlite.role(head)
+    for grouper in GROUPERS:
+        grouper.member_kind(head)
 
 
 # --- SQLite: the main file, the WAL and the journal -------------------------------------

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 import tarfile
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.common import fake_key
 from corpus.samples import app_data
-from scanner.context import Limits, ScanOptions
+from scanner.context import ScanOptions
 from scanner.extractors.base import looks_like_text
 from scanner.pipeline import scan
 
@@ -91,33 +88,3 @@ def test_text_detection_examples() -> None:
     assert looks_like_text("设备 authKey=0x".encode() * 20)
     assert not looks_like_text(b"SQLite format 3\x00")
     assert not looks_like_text(b"\x1b\x02\x03" * 50)
-
-
-def test_pending_databases_share_one_memory_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Databases waiting for their directory to end are spooled in memory until the pending
-    ones hold ``spool_memory`` bytes; the rest go to a temporary file."""
-    import scanner.pipeline as pipeline
-
-    connection = sqlite3.connect(":memory:")
-    connection.execute("CREATE TABLE DEVICE (MAC TEXT, AUTHKEY TEXT)")
-    connection.execute("INSERT INTO DEVICE VALUES ('C8:0F:10:AA:BB:CC', ?)", (fake_key("b"),))
-    connection.commit()
-    main = connection.serialize()
-    connection.close()
-    caps: list[int] = []
-    real_spool = pipeline.spool
-
-    def recording_spool(stream: object, memory_cap: int, *args: object, **kwargs: object) -> object:
-        caps.append(memory_cap)
-        return real_spool(stream, memory_cap, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pipeline, "spool", recording_spool)
-    size = len(main)
-    files = [(f"db/copy{i}.db", main) for i in range(4)]
-    options = ScanOptions(limits=Limits(spool_memory=2 * size + 10))
-    result = scan([_write(tmp_path / "four.tar", _tar_of(files))], options)
-    # Two fit in the budget; the third and fourth find 10 bytes left, and go to a file.
-    assert caps == [2 * size + 10, size + 10, 10, 10]
-    assert len({c.provenance[1] for c in result.candidates}) == 4  # each one read

@@ -1,32 +1,20 @@
-"""What the carver cuts out: the ``Carve`` record, checked database and WAL headers, and
-the ``Capture`` that follows a database or WAL while the stream passes over it.
+"""What the carver cuts out: the ``Carve`` record, and the ``Capture`` that follows a
+database or WAL while the stream passes over it.
 
-Header checks follow the SQLite file-format document (fileformat2.html 1.3 "The Database
-Header", 4.3 "The WAL File Format"); the layouts are ``scanner.formats.sqlite.layout``.
+The header checks that decide where a database or WAL starts are
+``scanner.formats.sqlite.headers``.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from scanner.formats.sqlite.layout import (
-    DATABASE_HEADER,
-    DATABASE_HEADER_SIZE,
-    WAL_FORMAT_VERSION,
-    WAL_HEADER,
-    WAL_HEADER_SIZE,
-    WAL_MAGIC_BE,
-    WAL_MAGIC_LE,
-)
-
-WAL_MAGICS = (struct.pack(">I", WAL_MAGIC_LE), struct.pack(">I", WAL_MAGIC_BE))
 MAX_GAP = 4 << 20  # other files' blocks skipped inside one database, at most
 
 
 class Allocation(Protocol):
-    """What the carver asks of a file system's allocation map (see raw_image.Ext4Map)."""
+    """What the carver asks of a file system's allocation map (see formats.ext4.reader.Ext4Map)."""
 
     block_size: int
 
@@ -50,49 +38,6 @@ class Carve:
     spool: BinaryIO | None = None  # the bytes, when the source cannot be read again
     note: str | None = None  # a limit met while carving it, in plain words
     runs: list[tuple[int, int]] = field(default_factory=list)  # [start, end) pieces, in order
-
-
-def valid_page_size(size: int) -> bool:
-    return 512 <= size <= 65536 and size & (size - 1) == 0
-
-
-def sqlite_extent(header: bytes) -> tuple[int, int] | None:
-    """(page size, page count) of a plausible database header; count 0 when not valid."""
-    if len(header) < DATABASE_HEADER_SIZE:
-        return None
-    h = DATABASE_HEADER.parse(header[:DATABASE_HEADER_SIZE])
-    page_size = 65536 if h.page_size == 1 else h.page_size
-    sane = (
-        valid_page_size(page_size)
-        and h.write_version in (1, 2)
-        and h.read_version in (1, 2)
-        and (h.max_payload_fraction, h.min_payload_fraction, h.leaf_payload_fraction)
-        == (64, 32, 32)
-        and 1 <= h.schema_format <= 4
-        and 1 <= h.text_encoding <= 3
-    )
-    if not sane:
-        return None
-    # fileformat2 1.3.7: the count is valid only when the version-valid-for number matches.
-    valid = h.change_counter == h.version_valid_for and h.page_count > 0
-    return page_size, h.page_count if valid else 0
-
-
-def wal_header(header: bytes) -> tuple[int, bytes] | None:
-    """(page size, salts) of a WAL header whose checksum holds (fileformat2.html 4.3)."""
-    if len(header) < WAL_HEADER_SIZE or header[:4] not in WAL_MAGICS:
-        return None
-    h = WAL_HEADER.parse(header[:WAL_HEADER_SIZE])
-    if h.format_version != WAL_FORMAT_VERSION or not valid_page_size(h.page_size):
-        return None
-    words = struct.unpack((">" if h.magic == WAL_MAGIC_BE else "<") + "6I", header[:24])
-    s0 = s1 = 0
-    for first, second in zip(words[0::2], words[1::2], strict=True):
-        s0 = (s0 + first + s1) & 0xFFFFFFFF
-        s1 = (s1 + second + s0) & 0xFFFFFFFF
-    if (s0, s1) != (h.checksum1, h.checksum2):
-        return None
-    return h.page_size, header[16:24]
 
 
 class Capture:

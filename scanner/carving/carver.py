@@ -28,15 +28,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from scanner.carving.carved import (
-    WAL_MAGICS,
-    Allocation,
-    Capture,
-    Carve,
-    sqlite_extent,
-    wal_header,
-)
+from scanner.carving.carved import Allocation, Capture, Carve
 from scanner.carving.engine import fast_engine
+from scanner.formats.sqlite.headers import WAL_MAGICS, sqlite_extent, wal_header
 from scanner.formats.sqlite.layout import (
     DATABASE_HEADER_SIZE,
     JOURNAL_MAGIC,

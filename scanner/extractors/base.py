@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
+from scanner.artifacts.text import looks_like_text as looks_like_text  # the detectors use it
 from scanner.context import ScanContext
 from scanner.model import Candidate, DeviceInfo
 from scanner.vocab.keys import confidence_for, is_wearable_model
@@ -33,25 +33,6 @@ class Extractor(ABC):
     def extract(
         self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
     ) -> Iterator[Candidate]: ...
-
-
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\r\n\t"
-
-
-@functools.lru_cache(maxsize=4)  # every detector asks about the same head in turn
-def looks_like_text(head: bytes) -> bool:
-    """Text files (logs, JSON, XML, tool output): no NUL and mostly printable UTF-8."""
-    if not head or b"\x00" in head:
-        return False
-    odd = head.translate(None, _PRINTABLE_ASCII)  # C speed: most heads are plain ASCII
-    if odd.isascii():  # only control characters are left: the rule below, without decoding
-        return len(odd) <= 0.05 * len(head)
-    sample = head.decode("utf-8", "replace")
-    # Only bytes that do not decode count as damage (a few: the head may cut a character
-    # in two); multi-byte text (Chinese log lines, box-drawing tables) is text.
-    damaged = sample.count("\ufffd")
-    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in sample)
-    return damaged <= max(4, len(sample) // 100) and printable >= 0.95 * len(sample)
 
 
 def artifact_time(artifact: Artifact) -> tuple[datetime | None, str]:

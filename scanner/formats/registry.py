@@ -9,6 +9,7 @@ from __future__ import annotations
 from scanner.artifacts import Artifact
 from scanner.carving.raw_image import RawImage
 from scanner.containers.base import Container
+from scanner.containers.grouped import Grouper
 from scanner.extractors.base import Extractor
 from scanner.formats.adb.container import AndroidBackup
 from scanner.formats.compressed.container import Bzip2, Gzip, Xz
@@ -17,6 +18,7 @@ from scanner.formats.json.extractor import JsonDocument
 from scanner.formats.logs.extractor import LogLines
 from scanner.formats.miui.container import MiuiBackup
 from scanner.formats.openaes.container import OpenAes
+from scanner.formats.sqlite.family import SqliteFamilies
 from scanner.formats.tar.container import Tar
 from scanner.formats.xml.extractor import XmlPrefs
 from scanner.formats.zip.container import Zip
@@ -32,6 +34,10 @@ CONTAINERS: list[type[Container]] = [
     Zip,
     Tar,
     RawImage,  # last: an ext4 superblock; other unclaimed blobs reach it as a fallback
+]
+
+GROUPERS: list[type[Grouper]] = [
+    SqliteFamilies,  # a database with its -wal and -journal
 ]
 
 EXTRACTORS: list[type[Extractor]] = [

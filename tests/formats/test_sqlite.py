@@ -17,6 +17,7 @@ from corpus.sqlite_files import Database, commit_frames, hot_journal, wal_file, 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.sqlite.family import role
 from scanner.formats.sqlite.rows import ImageReport, read_image
 from scanner.model import DeviceInfo, ScanResult
 from scanner.pipeline import scan
@@ -446,8 +447,8 @@ def test_spooled_member_and_roles() -> None:
     keys = [c.key for c in sqlite.extract_family(family, ScanContext())]
     assert keys == [OLD]
     wal = wal_file([(1, 1, image[:4096])])
-    assert [sqlite.role(h) for h in (image, wal, hot_journal(image, b""), b"hello")] == [
+    assert [role(h) for h in (image, wal, hot_journal(image, b""), b"hello")] == [
         "db", "wal", "journal", None,
     ]  # fmt: skip
-    assert sqlite.role(wal[:4] + (3007001).to_bytes(4, "big") + wal[8:]) is None
-    assert sqlite.role(wal[:8] + (1000).to_bytes(4, "big") + wal[12:]) is None
+    assert role(wal[:4] + (3007001).to_bytes(4, "big") + wal[8:]) is None
+    assert role(wal[:8] + (1000).to_bytes(4, "big") + wal[12:]) is None

@@ -24,6 +24,7 @@ from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
 from scanner.formats.sqlite import extractor as sqlite
+from scanner.formats.sqlite.headers import wal_checksum
 from scanner.formats.sqlite.layout import (
     DATABASE_HEADER,
     JOURNAL_HEADER,
@@ -37,7 +38,6 @@ from scanner.formats.sqlite.wal import (
     read_journal,
     read_wal,
     roll_back,
-    wal_checksum,
 )
 
 SCHEMA = "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT);"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import logging
-import struct
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -31,13 +30,6 @@ from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
 from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
 from scanner.formats.sqlite.deleted import Recovery
-from scanner.formats.sqlite.layout import (
-    JOURNAL_MAGIC,
-    SQLITE_MAGIC,
-    WAL_FORMAT_VERSION,
-    WAL_MAGIC_BE,
-    WAL_MAGIC_LE,
-)
 from scanner.formats.sqlite.rows import (
     SQLITE_ERRORS,
     ImageReport,
@@ -52,27 +44,10 @@ from scanner.formats.sqlite.wal import (
     read_journal,
     read_wal,
     roll_back,
-    valid_page_size,
 )
 from scanner.model import Candidate, DeviceInfo
 
 log = logging.getLogger("keyscan")
-
-WAL_MAGICS = (WAL_MAGIC_LE.to_bytes(4, "big"), WAL_MAGIC_BE.to_bytes(4, "big"))
-
-
-def role(head: bytes) -> str | None:
-    """ "db", "wal" or "journal" by its first bytes; None for anything else."""
-    if head.startswith(SQLITE_MAGIC):
-        return "db"
-    if len(head) >= 12 and head[:4] in WAL_MAGICS:
-        version, page_size = struct.unpack_from(">II", head, 4)
-        if version == WAL_FORMAT_VERSION and valid_page_size(page_size):
-            return "wal"
-        return None
-    if head.startswith(JOURNAL_MAGIC):
-        return "journal"
-    return None
 
 
 @dataclass

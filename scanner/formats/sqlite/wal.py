@@ -9,12 +9,12 @@ while its checksum holds, and the first pre-image of a page is the original.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from construct import ConstructError
 
 from scanner.errors import Corrupt, Truncated
+from scanner.formats.sqlite.headers import valid_page_size, wal_checksum
 from scanner.formats.sqlite.layout import (
     DATABASE_HEADER,
     DATABASE_HEADER_SIZE,
@@ -36,10 +36,6 @@ from scanner.formats.sqlite.layout import (
 
 _U32 = 0xFFFFFFFF
 _PAGE_COUNT_OFFSET = 28
-
-
-def valid_page_size(size: int) -> bool:
-    return 512 <= size <= 65536 and size & (size - 1) == 0
 
 
 def _padding_allowance(present: int) -> int:
@@ -124,17 +120,6 @@ def prepare_main(raw: bytes, cap: int) -> MainImage:
 
 
 # --- write-ahead log -------------------------------------------------------------------
-
-
-def wal_checksum(
-    data: bytes | bytearray, offset: int, length: int, big_endian: bool, s0: int = 0, s1: int = 0
-) -> tuple[int, int]:
-    """SQLite's WAL checksum (wal.c walChecksumBytes) continued from (s0, s1)."""
-    words = struct.unpack_from(f"{'>' if big_endian else '<'}{length // 4}I", data, offset)
-    for first, second in zip(words[0::2], words[1::2], strict=True):
-        s0 = (s0 + first + s1) & _U32
-        s1 = (s1 + second + s0) & _U32
-    return s0, s1
 
 
 @dataclass(frozen=True)

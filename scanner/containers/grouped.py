@@ -1,0 +1,49 @@
+"""Formats whose files are read together, not one by one (a database and its journal).
+
+The pipeline hands every file a grouper claims to that grouper, tells it when the walk
+moves on to another file (so it can read the groups of a finished directory) and flushes
+it when the container level ends. It knows nothing else of the format.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import BinaryIO, ClassVar
+
+from scanner.artifacts import Artifact
+from scanner.context import ScanContext
+
+# Runs a group's reading so that a failure becomes a problem at that provenance.
+Guard = Callable[[tuple[str, ...]], AbstractContextManager[None]]
+
+
+class Grouper(ABC):
+    """Holds the files of one container level until each group is complete, then reads it.
+
+    One grouper is made per container level (``ctx``, and ``guard`` from the pipeline).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, ctx: ScanContext, guard: Guard) -> None:
+        self.ctx = ctx
+        self.guard = guard
+
+    @classmethod
+    @abstractmethod
+    def member_kind(cls, head: bytes) -> str | None:
+        """What part of a group these first bytes are ("db", "wal"…); None: not ours."""
+
+    @abstractmethod
+    def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:
+        """Take one member; ``stream_source()`` is its stream, valid only during this call."""
+
+    @abstractmethod
+    def next_artifact(self, artifact: Artifact) -> None:
+        """The walk reached ``artifact`` (any file, claimed or not)."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Read every group still held: the container level is done."""

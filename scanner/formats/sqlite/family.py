@@ -1,0 +1,107 @@
+"""SQLite files grouped into families: a database with the ``-wal`` and ``-journal`` beside it.
+
+The pipeline hands every SQLite file of one container level to ``SqliteFamilies`` (a
+``Grouper``); a family is read as soon as it has a database and a companion, else when
+its directory is done. Forward-only members are spooled: the pending ones share a memory
+budget (``Limits.spool_memory``), and whatever does not fit goes to a private temporary
+file. Re-openable members are simply reopened when the family is read.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import struct
+from collections.abc import Callable
+from typing import BinaryIO
+
+from scanner.artifacts import Artifact, spool
+from scanner.containers.grouped import Grouper, Guard
+from scanner.context import ScanContext
+from scanner.formats.sqlite.extractor import Family, Member, extract_family
+from scanner.formats.sqlite.headers import WAL_MAGICS, valid_page_size
+from scanner.formats.sqlite.layout import JOURNAL_MAGIC, SQLITE_MAGIC, WAL_FORMAT_VERSION
+
+
+def role(head: bytes) -> str | None:
+    """ "db", "wal" or "journal" by its first bytes; None for anything else."""
+    if head.startswith(SQLITE_MAGIC):
+        return "db"
+    if len(head) >= 12 and head[:4] in WAL_MAGICS:
+        version, page_size = struct.unpack_from(">II", head, 4)
+        if version == WAL_FORMAT_VERSION and valid_page_size(page_size):
+            return "wal"
+        return None
+    if head.startswith(JOURNAL_MAGIC):
+        return "journal"
+    return None
+
+
+class SqliteFamilies(Grouper):
+    """SQLite files of one container level, held until their family is complete."""
+
+    name = "sqlite"
+
+    def __init__(self, ctx: ScanContext, guard: Guard) -> None:
+        super().__init__(ctx, guard)
+        self.directory: str | None = None
+        self.families: dict[str, Family] = {}
+
+    @classmethod
+    def member_kind(cls, head: bytes) -> str | None:
+        return role(head)
+
+    def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:
+        base = artifact.path
+        for suffix in ("-wal", "-journal"):
+            if kind != "db" and base.endswith(suffix):
+                base = base[: -len(suffix)]
+        stream = None
+        held = 0
+        if not artifact.reopenable:  # spooled first: a cut member must not leave a family
+            memory = max(1, self.ctx.limits.spool_memory - self._held())
+            cap = self.ctx.limits.max_sqlite_bytes
+            stream = spool(stream_source(), memory, cap, size_hint=artifact.size)
+            size = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
+            held = size if size <= memory else 0  # past ``memory`` it went to a file
+        if base in self.families and getattr(self.families[base], kind) is not None:
+            self._read(base)  # the same file twice (an appended tar): read the first one now
+        family = self.families.setdefault(base, Family())
+        setattr(family, kind, Member(artifact, stream, held))
+        if family.db is not None and (family.wal is not None or family.journal is not None):
+            self._read(base)
+        if artifact.extra.get("carved"):
+            self.flush()  # carved databases have no companions to wait for
+
+    def _held(self) -> int:
+        """Bytes of pending members spooled in memory."""
+        return sum(
+            member.held
+            for family in self.families.values()
+            for member in (family.db, family.wal, family.journal)
+            if member is not None
+        )
+
+    def next_artifact(self, artifact: Artifact) -> None:
+        directory = posixpath.dirname(artifact.path)
+        if directory != self.directory:
+            self.flush()
+            self.directory = directory
+
+    def _read(self, base: str) -> None:
+        family = self.families.pop(base)
+        main = family.db or family.wal or family.journal
+        assert main is not None
+        try:
+            with self.guard(main.artifact.chain):
+                for candidate in extract_family(family, self.ctx):
+                    self.ctx.add(candidate)
+        finally:
+            for member in (family.db, family.wal, family.journal):
+                if member is not None and member.stream is not None:
+                    member.stream.close()
+
+    def flush(self) -> None:
+        for base in sorted(self.families):
+            self._read(base)

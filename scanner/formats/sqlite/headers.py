@@ -1,0 +1,74 @@
+"""Checks on SQLite headers, shared by the reader (``wal``, ``extractor``) and the carver.
+
+Rules follow the SQLite file-format document (fileformat2.html 1.3 "The Database Header",
+4.3 "The WAL File Format") and wal.c walChecksumBytes; the layouts are ``layout``.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from scanner.formats.sqlite.layout import (
+    DATABASE_HEADER,
+    DATABASE_HEADER_SIZE,
+    WAL_FORMAT_VERSION,
+    WAL_HEADER,
+    WAL_HEADER_SIZE,
+    WAL_MAGIC_BE,
+    WAL_MAGIC_LE,
+)
+
+_U32 = 0xFFFFFFFF
+
+# The first four bytes of a WAL, as they sit in the file.
+WAL_MAGICS = (struct.pack(">I", WAL_MAGIC_LE), struct.pack(">I", WAL_MAGIC_BE))
+
+
+def valid_page_size(size: int) -> bool:
+    """A page size SQLite writes: a power of two from 512 to 65536."""
+    return 512 <= size <= 65536 and size & (size - 1) == 0
+
+
+def wal_checksum(
+    data: bytes | bytearray, offset: int, length: int, big_endian: bool, s0: int = 0, s1: int = 0
+) -> tuple[int, int]:
+    """SQLite's WAL checksum (wal.c walChecksumBytes) continued from (s0, s1)."""
+    words = struct.unpack_from(f"{'>' if big_endian else '<'}{length // 4}I", data, offset)
+    for first, second in zip(words[0::2], words[1::2], strict=True):
+        s0 = (s0 + first + s1) & _U32
+        s1 = (s1 + second + s0) & _U32
+    return s0, s1
+
+
+def sqlite_extent(header: bytes) -> tuple[int, int] | None:
+    """(page size, page count) of a plausible database header; count 0 when not valid."""
+    if len(header) < DATABASE_HEADER_SIZE:
+        return None
+    h = DATABASE_HEADER.parse(header[:DATABASE_HEADER_SIZE])
+    page_size = 65536 if h.page_size == 1 else h.page_size
+    sane = (
+        valid_page_size(page_size)
+        and h.write_version in (1, 2)
+        and h.read_version in (1, 2)
+        and (h.max_payload_fraction, h.min_payload_fraction, h.leaf_payload_fraction)
+        == (64, 32, 32)
+        and 1 <= h.schema_format <= 4
+        and 1 <= h.text_encoding <= 3
+    )
+    if not sane:
+        return None
+    # fileformat2 1.3.7: the count is valid only when the version-valid-for number matches.
+    valid = h.change_counter == h.version_valid_for and h.page_count > 0
+    return page_size, h.page_count if valid else 0
+
+
+def wal_header(header: bytes) -> tuple[int, bytes] | None:
+    """(page size, salts) of a WAL header whose checksum holds (fileformat2.html 4.3)."""
+    if len(header) < WAL_HEADER_SIZE or header[:4] not in WAL_MAGICS:
+        return None
+    h = WAL_HEADER.parse(header[:WAL_HEADER_SIZE])
+    if h.format_version != WAL_FORMAT_VERSION or not valid_page_size(h.page_size):
+        return None
+    if wal_checksum(header, 0, 24, h.magic == WAL_MAGIC_BE) != (h.checksum1, h.checksum2):
+        return None
+    return h.page_size, header[16:24]
