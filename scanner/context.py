@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from scanner.artifacts import Artifact
-from scanner.errors import InputBudgetExceeded, ScanError
+from scanner.errors import InputBudgetExceeded, ProblemKind, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 
 MiB = 1 << 20
@@ -88,7 +88,7 @@ class ScanContext:
             self.device_hints.append(device)
 
     def problem(self, kind: str, provenance: tuple[str, ...], message: str) -> None:
-        self.problems.append(Problem(kind=kind, provenance=provenance, message=message))
+        self.problems.append(Problem(ProblemKind(kind), provenance, message))
 
     @property
     def over_budget(self) -> bool:

@@ -6,37 +6,51 @@ the provenance of where they happened, and the scan goes on.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 
-class ScanError(Exception):
-    """Base of every problem keyscan reports. ``kind`` is the JSON contract's name."""
+class ProblemKind(StrEnum):
+    """The JSON contract's name of a problem; each is raised as one ``ScanError`` class."""
 
-    kind: ClassVar[str] = "corrupt"
+    NEEDS_PASSWORD = "needs-password"
+    WRONG_PASSWORD = "wrong-password"
+    TRUNCATED = "truncated"
+    CORRUPT = "corrupt"
+    UNSUPPORTED = "unsupported"
+    LIMIT = "limit"
+    UNREADABLE = "unreadable"
+    # INTERNAL = "internal"  (our own bug, not the evidence's: lane registry adds it)
+
+
+class ScanError(Exception):
+    """Base of every problem keyscan reports."""
+
+    kind: ClassVar[ProblemKind] = ProblemKind.CORRUPT
 
 
 class NeedsPassword(ScanError):
-    kind = "needs-password"
+    kind = ProblemKind.NEEDS_PASSWORD
 
 
 class WrongPassword(ScanError):
-    kind = "wrong-password"
+    kind = ProblemKind.WRONG_PASSWORD
 
 
 class Truncated(ScanError):
-    kind = "truncated"
+    kind = ProblemKind.TRUNCATED
 
 
 class Corrupt(ScanError):
-    kind = "corrupt"
+    kind = ProblemKind.CORRUPT
 
 
 class Unsupported(ScanError):
-    kind = "unsupported"
+    kind = ProblemKind.UNSUPPORTED
 
 
 class LimitExceeded(ScanError):
-    kind = "limit"
+    kind = ProblemKind.LIMIT
 
 
 class InputBudgetExceeded(LimitExceeded):
@@ -44,15 +58,4 @@ class InputBudgetExceeded(LimitExceeded):
 
 
 class Unreadable(ScanError):
-    kind = "unreadable"
-
-
-PROBLEM_KINDS: tuple[str, ...] = (
-    "needs-password",
-    "wrong-password",
-    "truncated",
-    "corrupt",
-    "unsupported",
-    "limit",
-    "unreadable",
-)
+    kind = ProblemKind.UNREADABLE

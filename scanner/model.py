@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
-# Where a candidate came from, strongest evidence first (used to break timestamp ties).
-METHODS: tuple[str, ...] = ("wal", "sqlite", "log", "json", "xml", "text", "journal", "carve")
-CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
+from scanner.errors import ProblemKind
+
+
+class Method(StrEnum):
+    """Where a candidate came from, strongest evidence first (ranking breaks ties by it)."""
+
+    WAL = "wal"
+    SQLITE = "sqlite"
+    LOG = "log"
+    JSON = "json"
+    XML = "xml"
+    TEXT = "text"
+    JOURNAL = "journal"
+    CARVE = "carve"
+
+
+class Confidence(StrEnum):
+    """How far a candidate can be trusted, most first; ``low`` is never chosen for a device."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
 
 
 @dataclass(frozen=True)
@@ -34,13 +55,13 @@ class Candidate:
     key: str  # 32 lowercase hex, or a decimal account id
     field: str  # the field name as found (AUTHKEY, auth_key, token, ...)
     provenance: tuple[str, ...]  # input path, members..., table/row/column or line
-    method: str  # one of METHODS
+    method: Method
     app: str | None = None
-    device: DeviceInfo = field(default_factory=DeviceInfo)
+    device: DeviceInfo = dataclasses.field(default_factory=DeviceInfo)  # `field` is a field
     timestamp: datetime | None = None
     timestamp_source: str = "none"
     deleted: bool = False
-    confidence: str = "high"  # high | medium | low; low is never chosen for a device
+    confidence: Confidence = Confidence.HIGH
 
     @property
     def gadgetbridge(self) -> str:
@@ -52,7 +73,7 @@ class Candidate:
 class Problem:
     """Something that could not be read, with where it happened and plain words."""
 
-    kind: str  # one of errors.PROBLEM_KINDS
+    kind: ProblemKind
     provenance: tuple[str, ...]
     message: str
 

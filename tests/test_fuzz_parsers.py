@@ -32,7 +32,7 @@ from corpus.samples import adb_backups, archives, miui_backup, twrp
 from scanner.artifacts import Artifact
 from scanner.containers.base import Container
 from scanner.context import ScanContext, ScanOptions
-from scanner.errors import PROBLEM_KINDS, ScanError
+from scanner.errors import ProblemKind, ScanError
 from scanner.extractors.base import Extractor
 from scanner.extractors.text_keys import keys_in_text
 from scanner.formats.adb import container as adb
@@ -126,7 +126,7 @@ def only_scan_errors(run: Callable[[], object]) -> None:
     try:
         run()
     except ScanError as error:
-        assert error.kind in PROBLEM_KINDS
+        assert error.kind in set(ProblemKind)
         assert str(error)  # plain words, never an empty message
 
 
@@ -437,7 +437,7 @@ def test_scan_of_damaged_input_never_raises(
     path = tmp_path_factory.mktemp("fuzz") / name
     path.write_bytes(damaged_bytes)
     result = scan([path], ScanOptions(passwords=[PASSWORD]))
-    assert {p.kind for p in result.problems} <= set(PROBLEM_KINDS)
+    assert {p.kind for p in result.problems} <= set(ProblemKind)
 
 
 # --- what fuzzing found, kept as plain regressions --------------------------------------

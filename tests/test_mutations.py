@@ -20,7 +20,7 @@ import pytest
 from corpus.common import Expected
 from corpus.samples import archives, twrp
 from scanner.context import ScanOptions
-from scanner.errors import PROBLEM_KINDS
+from scanner.errors import ProblemKind
 from scanner.formats.tar.container import is_tar_header
 from scanner.model import ScanResult
 from scanner.pipeline import scan
@@ -61,7 +61,7 @@ def _report(figures: Figures, what: str, capsys: pytest.CaptureFixture[str]) -> 
 def _check(figures: Figures) -> None:
     assert [label for label, _ in figures.crashes] == []
     assert figures.unknown_kinds == []
-    assert set(figures.problems) <= set(PROBLEM_KINDS)
+    assert set(figures.problems) <= set(ProblemKind)
     # Damage must be noticed: most damaged inputs report a problem.
     assert sum(figures.problems.values()) > figures.inputs // 4
 

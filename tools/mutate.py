@@ -3,7 +3,7 @@
 Bit flips (in the first 512 bytes, where headers live, and anywhere), truncations (inside
 the header and mid-body) and spliced headers (the head of one format glued onto the body
 of another). The inputs are only read; mutated bytes go to a private work folder. A scan
-must never raise, and every problem must have a kind from ``scanner.errors.PROBLEM_KINDS``.
+must never raise, and every problem must have a kind from ``scanner.errors.ProblemKind``.
 
 CI runs a short fixed version (``tests/test_mutations.py``); this script runs a longer one::
 
@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scanner.context import ScanOptions
-from scanner.errors import PROBLEM_KINDS
+from scanner.errors import ProblemKind
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 
@@ -167,7 +167,7 @@ def check(
         return None
     for problem in result.problems:
         figures.problems[problem.kind] += 1
-        if problem.kind not in PROBLEM_KINDS:
+        if problem.kind not in set(ProblemKind):
             figures.unknown_kinds.append((label, problem.kind))
         if problem.message.startswith(UNMAPPED) or f"; {UNMAPPED}" in problem.message:
             figures.unmapped.append((label, problem.message))

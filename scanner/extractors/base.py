@@ -12,7 +12,7 @@ from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.artifacts.text import looks_like_text as looks_like_text  # the detectors use it
 from scanner.context import ScanContext
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import confidence_for, is_wearable_model
 
 
@@ -48,7 +48,7 @@ def make_candidate(
     key: str,
     field: str,
     where: str,
-    method: str,
+    method: Method,
     device: DeviceInfo | None = None,
     timestamp: datetime | None = None,
     timestamp_source: str | None = None,
@@ -64,7 +64,7 @@ def make_candidate(
     """
     device = device or DeviceInfo()
     if artifact.extra.get("carved"):  # bytes recovered from a raw image, not a file
-        method = "carve"
+        method = Method.CARVE
         deleted = deleted or artifact.extra.get("deleted") == "yes"
     context = wearable_context or is_wearable_model(device.model)
     confidence = confidence_for(field, artifact.app, context)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from scanner.model import CONFIDENCES, METHODS, Candidate, DeviceInfo, DeviceKey
+from scanner.model import Candidate, Confidence, DeviceInfo, DeviceKey, Method
 
 _NO_TIME = datetime.min
+_METHOD_ORDER = list(Method)
+_CONFIDENCE_ORDER = list(Confidence)
 
 
 def _comparable(moment: datetime | None) -> datetime:
@@ -46,9 +48,9 @@ def rank_key(candidate: Candidate) -> tuple:
     the order the inputs were given in."""
     return (
         _comparable(candidate.timestamp),
-        -METHODS.index(candidate.method) if candidate.method in METHODS else -len(METHODS),
+        -_METHOD_ORDER.index(candidate.method),
         not candidate.deleted,
-        -CONFIDENCES.index(candidate.confidence),
+        -_CONFIDENCE_ORDER.index(candidate.confidence),
         _natural(candidate.provenance),
     )
 
@@ -94,7 +96,7 @@ def choose_devices(
     for hint in hints or []:
         if hint.mac:
             by_mac[hint.mac] = by_mac.get(hint.mac, DeviceInfo(mac=hint.mac)).merged(hint)
-    eligible = [c for c in candidates if c.confidence != "low"]
+    eligible = [c for c in candidates if c.confidence != Confidence.LOW]
     result = []
     for group in _groups(eligible).values():
         chosen = max(group, key=rank_key)

@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timezone
 
 from scanner.artifacts.device_paths import LOOKALIKE_APPS, WEARABLE_APPS
+from scanner.model import Confidence
 
 # Key field names, compared without case, "_" or "-": authkey, auth_key, AUTHKEY,
 # encrypt_key, encryptKey, huamiAuthKey, token. Field names drift between app versions,
@@ -163,19 +164,19 @@ def epoch_to_datetime(value: object) -> datetime | None:
     return None
 
 
-def confidence_for(field: str, app: str | None, wearable_context: bool) -> str | None:
+def confidence_for(field: str, app: str | None, wearable_context: bool) -> Confidence | None:
     """How much a key found under ``field`` in ``app``'s data can be trusted.
 
     None: drop it (a look-alike app's token, or a bare ``token`` with no wearable near it).
-    "low" values are listed with ``--all`` but never chosen as a device's key.
+    ``LOW`` values are listed with ``--all`` but never chosen as a device's key.
     """
     if app in LOOKALIKE_APPS:
         return None
     wearable_app = app in WEARABLE_APPS
     if is_weak_field(field):
         if wearable_context:
-            return "medium"
-        return "low" if wearable_app else None
+            return Confidence.MEDIUM
+        return Confidence.LOW if wearable_app else None
     if wearable_app or wearable_context:
-        return "high"
-    return "medium"
+        return Confidence.HIGH
+    return Confidence.MEDIUM

@@ -21,7 +21,7 @@ from scanner.extractors.base import Extractor, looks_like_text, make_candidate, 
 from scanner.extractors.text_keys import keys_in_text, line_time
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.logs.extractor import scan_lines
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import mac_in_file_name, may_name_key_fields
 
 _BOM = b"\xef\xbb\xbf"
@@ -65,7 +65,7 @@ class JsonDocument(Extractor):
     ) -> Iterator[Candidate]:
         data, rest = read_document(artifact, stream, ctx, "JSON")
         if data is None:  # too big to parse whole: its lines are still searched
-            yield from scan_lines(artifact, rest, "text")
+            yield from scan_lines(artifact, rest, Method.TEXT)
             return
         try:
             document = json.loads(data.removeprefix(_BOM).decode("utf-8", "replace"))
@@ -75,7 +75,7 @@ class JsonDocument(Extractor):
         except (ValueError, RecursionError):
             # Not one JSON document (JSON Lines, cut off, a log starting with "["): the
             # line search still finds "auth_key":"…" fragments.
-            yield from scan_lines(artifact, io.BytesIO(data), "text")
+            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT)
             return
         yield from found
 
@@ -89,7 +89,7 @@ class JsonDocument(Extractor):
                 key=hit.key,
                 field=hit.field,
                 where=hit.path,
-                method="json",
+                method=Method.JSON,
                 device=hit.device,
                 timestamp=hit.timestamp,
                 timestamp_source=f"json field {hit.timestamp_field}" if hit.timestamp else None,
@@ -106,7 +106,7 @@ class JsonDocument(Extractor):
                     key=found.key,
                     field=found.field,
                     where=path,
-                    method="json",
+                    method=Method.JSON,
                     device=found.device.merged(named),
                     timestamp=stamp,
                     timestamp_source="log line time (local, no zone)" if stamp else None,

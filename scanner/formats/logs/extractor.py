@@ -20,7 +20,7 @@ from scanner.extractors.base import Extractor, looks_like_text, make_candidate
 from scanner.extractors.patterns import TOOL_AT_START, Engine, default_engine
 from scanner.extractors.text_keys import TextKey, keys_in_text, line_time
 from scanner.formats.logs.tool_output import TOOL_STARTS, ToolOutput, in_freemyband_folder
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import (
     mac_in_file_name,
 )
@@ -131,7 +131,7 @@ def _head(block: bytes, start: int) -> bytes:
 class _Lines:
     """The state ``scan_lines`` carries from line to line, and one line's findings."""
 
-    def __init__(self, artifact: Artifact, method: str) -> None:
+    def __init__(self, artifact: Artifact, method: Method) -> None:
         self.artifact = artifact
         self.method = method
         self.named = DeviceInfo(mac=mac_in_file_name(artifact.path))
@@ -148,7 +148,7 @@ class _Lines:
             self.own_time = _is_timed(window)
             if self.own_time:
                 self.entry_head = window[:_HEAD]
-        found: list[tuple[str, str, DeviceInfo, bool, str]] = []
+        found: list[tuple[str, str, DeviceInfo, bool, Method]] = []
         lower = window.lower()
         if b"key" in lower or b"token" in lower:  # the cheap filter: most lines have neither
             end_before = None if final else len(window) - _MARGIN
@@ -159,7 +159,7 @@ class _Lines:
         if not carried and (self.tool.active or first in TOOL_STARTS):
             for tool_hit in self.tool.feed(window.decode("utf-8", "replace").rstrip("\r\n")):
                 found.append(
-                    (tool_hit.key, tool_hit.field, DeviceInfo(mac=tool_hit.mac), True, "text")
+                    (tool_hit.key, tool_hit.field, DeviceInfo(mac=tool_hit.mac), True, Method.TEXT)
                 )
         if not found:
             return
@@ -221,7 +221,7 @@ class _Lines:
 
 
 def scan_lines(
-    artifact: Artifact, stream: BinaryIO, method: str = "log", engine: Engine | None = None
+    artifact: Artifact, stream: BinaryIO, method: Method = Method.LOG, engine: Engine | None = None
 ) -> Iterator[Candidate]:
     """Candidates from every line of a text stream (logs, tool output, unparsable JSON/XML).
 
@@ -254,7 +254,7 @@ class LogLines(Extractor):
     def extract(
         self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
     ) -> Iterator[Candidate]:
-        return scan_lines(artifact, stream, "log")
+        return scan_lines(artifact, stream, Method.LOG)
 
 
 __all__ = [

@@ -32,7 +32,7 @@ from scanner.formats.sqlite.carve import (
 from scanner.formats.sqlite.records import Buffer, TableShape
 from scanner.formats.sqlite.rows import Finding, finding_candidate, row_findings
 from scanner.formats.sqlite.wal import Journal, WalLog, wal_versions
-from scanner.model import Candidate
+from scanner.model import Candidate, Confidence, Method
 
 UNKNOWN_TABLE = "(unknown table)"
 _TEXT_COLUMN = "(text)"  # JSON text whose record could not be read
@@ -66,7 +66,7 @@ class Recovery:
         self,
         artifact: Artifact,
         carved: Iterable[Carved],
-        method: str,
+        method: Method,
         prefix: str | None = None,
         unsure: bool = False,
     ) -> Iterator[Candidate]:
@@ -79,13 +79,13 @@ class Recovery:
                 self.known.add(finding.slot)
                 candidate = finding_candidate(artifact, finding, method, deleted=True)
                 if candidate is not None:
-                    yield replace(candidate, confidence="low") if unsure else candidate
+                    yield replace(candidate, confidence=Confidence.LOW) if unsure else candidate
 
     def database(
         self, artifact: Artifact, image: Buffer, page_size: int, shapes: Sequence[TableShape]
     ) -> Iterator[Candidate]:
         """Deleted rows of the database file itself."""
-        yield from self._candidates(artifact, carve_image(image, page_size, shapes), "carve")
+        yield from self._candidates(artifact, carve_image(image, page_size, shapes), Method.CARVE)
 
     def wal(
         self,
@@ -118,7 +118,7 @@ class Recovery:
                 data, frame.offset, frame.page_number, usable, shapes, owner, mode, skip
             )
             unsure = frame.status == "uncommitted"
-            yield from self._candidates(artifact, carved, "wal", prefix, unsure)
+            yield from self._candidates(artifact, carved, Method.WAL, prefix, unsure)
 
     def journal(
         self, artifact: Artifact, journal: Journal, shapes: Sequence[TableShape], reserved: int
@@ -128,4 +128,4 @@ class Recovery:
         for number in sorted(journal.pages):
             page = journal.pages[number]
             carved = carve_page(page, 0, number, usable, shapes, None, "version", cells=False)
-            yield from self._candidates(artifact, carved, "journal")
+            yield from self._candidates(artifact, carved, Method.JOURNAL)

@@ -45,7 +45,7 @@ from scanner.formats.sqlite.wal import (
     read_wal,
     roll_back,
 )
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceInfo, Method
 
 log = logging.getLogger("keyscan")
 
@@ -96,12 +96,12 @@ class _FamilyReader:
         self.hinted: set[DeviceInfo] = set()
 
     def view(
-        self, artifact: Artifact, image: bytes | bytearray, method: str, report: ImageReport
+        self, artifact: Artifact, image: bytes | bytearray, method: Method, report: ImageReport
     ) -> Iterator[Candidate]:
         """Candidates of one image; a companion view reports only what the main one lacks."""
         for finding in read_image(image, report):
             self.known.add(finding.slot)
-            if method == "sqlite":
+            if method == Method.SQLITE:
                 self.seen.add(finding.identity)
             elif finding.identity in self.seen:
                 continue
@@ -136,7 +136,7 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
         try:
             main = prepare_main(family.db.read_all(cap), cap)
             base, page_size = main.image, main.page_size
-            yield from reader.view(family.db.artifact, base, "sqlite", main_report)
+            yield from reader.view(family.db.artifact, base, Method.SQLITE, main_report)
             if main.truncated:
                 main_error = Truncated(main.truncated)
             elif main_report.failures:
@@ -157,7 +157,7 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
             wal = (data, log)
             return apply_wal(base, data, log)
 
-        wal_view = yield from _companion(family.wal, "wal", with_wal, base is not None, reader)
+        wal_view = yield from _companion(family.wal, Method.WAL, with_wal, base is not None, reader)
     if family.journal is not None:
 
         def rolled_back(data: bytes) -> bytearray | None:
@@ -166,7 +166,7 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
             _check_page_size(journal.page_size, page_size)
             return roll_back(base, journal)
 
-        yield from _companion(family.journal, "journal", rolled_back, base is not None, reader)
+        yield from _companion(family.journal, Method.JOURNAL, rolled_back, base is not None, reader)
     # Deleted data, once every live view has said what it holds.
     recovery = Recovery(reader.known)
     shapes = wal_view[1].tables or main_report.tables
@@ -206,7 +206,7 @@ def _check_page_size(companion: int, database: int | None) -> None:
 
 def _companion(
     member: Member,
-    method: str,
+    method: Method,
     build: Callable[[bytes], bytearray | None],
     has_main: bool,
     reader: _FamilyReader,

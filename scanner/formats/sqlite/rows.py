@@ -21,7 +21,7 @@ from scanner.extractors import patterns
 from scanner.extractors.base import make_candidate
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.sqlite.records import TableShape, affinity
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import (
     epoch_to_datetime,
     is_key_field,
@@ -216,7 +216,7 @@ class ImageReport:
 
 
 def finding_candidate(
-    artifact: Artifact, finding: Finding, method: str, deleted: bool = False
+    artifact: Artifact, finding: Finding, method: Method, deleted: bool = False
 ) -> Candidate | None:
     """The candidate a finding gives in ``artifact`` (None when the shared rules drop it)."""
     return make_candidate(

@@ -28,7 +28,7 @@ from scanner.extractors.base import Extractor, looks_like_text, make_candidate, 
 from scanner.extractors.text_keys import keys_in_text
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.logs.extractor import scan_lines
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import (
     epoch_to_datetime,
     is_key_field,
@@ -118,10 +118,10 @@ class XmlPrefs(Extractor):
     ) -> Iterator[Candidate]:
         data, rest = read_document(artifact, stream, ctx, "XML")
         if data is None:  # too big to parse whole: its lines are still searched
-            yield from scan_lines(artifact, rest, "text")
+            yield from scan_lines(artifact, rest, Method.TEXT)
             return
         if _DTD.search(data):
-            yield from scan_lines(artifact, io.BytesIO(data), "text")
+            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT)
             raise Unsupported(
                 "XML with a DTD or entity declarations is not parsed (entity expansion); "
                 "its text was searched line by line"
@@ -130,7 +130,7 @@ class XmlPrefs(Extractor):
             root = ET.fromstring(data)
         except (ET.ParseError, ValueError, LookupError):
             # Cut off or not XML after all (HTML, a log starting with "<"): search its lines.
-            yield from scan_lines(artifact, io.BytesIO(data), "text")
+            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT)
             return
         if may_name_key_fields(data, b"&#"):
             yield from self._walk(artifact, root)
@@ -177,7 +177,7 @@ def _candidates(
             key=key,
             field=name,
             where=at,
-            method="xml",
+            method=Method.XML,
             device=device,
             timestamp=context.timestamp,
             timestamp_source=time_source,
