@@ -1,4 +1,4 @@
-"""GzipChunks (scanner/formats/compressed/inflate.py): gzip decoded by the library, as gzip(1) would."""
+"""GzipChunks (scanner/formats/compressed/inflate.py): gzip decoded as gzip(1) would."""
 
 from __future__ import annotations
 
