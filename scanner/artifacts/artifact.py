@@ -10,10 +10,27 @@ import io
 import posixpath
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
 HEAD_SIZE = 4096  # enough for every magic and text sniff we do
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a container knows of a file's bytes beyond its path: the app a MIUI backup's
+    header names, or the raw-image offset they were carved from."""
+
+    package: str | None = None  # the app a MIUI backup's header names
+    label: str | None = None  # that app's label in the header
+    carved_at: int | None = None  # byte offset in the raw image; None: a real file
+    # Carved from blocks the file system marks free (True) or in use (False); None: unknown.
+    deleted: bool | None = None
+
+    @property
+    def carved(self) -> bool:
+        """Bytes recovered from a raw image, not a file: their candidates' method is carve."""
+        return self.carved_at is not None
 
 
 @dataclass
@@ -31,7 +48,7 @@ class Artifact:
     # stream, a zip member): a decoder over them stays in the scan's thread (readahead.py).
     charged: bool = False
     depth: int = 0  # container nesting depth
-    extra: dict[str, str] = field(default_factory=dict)
+    origin: Origin = Origin()
 
     @property
     def name(self) -> str:
@@ -63,6 +80,7 @@ class Artifact:
         device_path: str | None = None,
         reopenable: bool = True,
         charged: bool = False,
+        origin: Origin = Origin(),
     ) -> Artifact:
         """An artifact one container level below this one (``charged`` if its own
         container charges the budget; a charged parent makes every child charged)."""
@@ -76,6 +94,7 @@ class Artifact:
             reopenable=reopenable,
             charged=charged or self.charged,
             depth=self.depth + 1,
+            origin=origin,
         )
 
 

@@ -4,7 +4,7 @@
 are read once, front to back (``carving.Carver``), and every SQLite database, WAL and
 key-bearing text fragment found in them becomes a child artifact named by its byte
 offset: ``offset 0x0001f000 (carved sqlite, 12 pages)``. The SQLite, log, JSON and XML
-extractors then read those like files; ``extra["carved"]`` makes their method "carve".
+extractors then read those like files; ``Origin.carved`` makes their method "carve".
 
 Deleted or not: in an ext4 image, the block bitmap of the block holding a database
 header or a key says whether a live file owns it ("no") or it is free space ("yes").
@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from scanner.artifacts import Artifact
+from scanner.artifacts import Artifact, Origin
 from scanner.artifacts.artifact import is_seekable, read_up_to, sniff
 from scanner.artifacts.text import looks_like_text
 from scanner.carving import carver as carving
@@ -191,17 +191,18 @@ def _child(artifact: Artifact, carve: Carve, source: _Source, ext4: Ext4Map | No
     else:
         runs = carve.runs
         opener = lambda: _Slice(source, runs)  # type: ignore[return-value]  # noqa: E731
-    child = artifact.child(
+    return artifact.child(
         f"offset 0x{carve.offset:08x} ({detail})",
         opener,
         size=carve.length,
         mtime=artifact.mtime,
         mtime_source=f"{artifact.mtime_source} of the carved image",
         reopenable=reopenable,
+        origin=Origin(carved_at=carve.offset, deleted=_deleted(ext4, carve.anchor)),
     )
-    child.extra.update(
-        carved="1",
-        deleted=ext4.status(carve.anchor) if ext4 is not None else "unknown",
-        offset=str(carve.offset),
-    )
-    return child
+
+
+def _deleted(ext4: Ext4Map | None, offset: int) -> bool | None:
+    """Whether the block at ``offset`` is free in the image's ext4 bitmap; None: unknown."""
+    status = ext4.status(offset) if ext4 is not None else "unknown"
+    return {"yes": True, "no": False}.get(status)

@@ -63,9 +63,9 @@ def make_candidate(
     ``containers/raw_image.py``) the method is ``carve`` and ``deleted`` follows the carver.
     """
     device = device or DeviceInfo()
-    if artifact.extra.get("carved"):  # bytes recovered from a raw image, not a file
+    if artifact.origin.carved:
         method = Method.CARVE
-        deleted = deleted or artifact.extra.get("deleted") == "yes"
+        deleted = deleted or artifact.origin.deleted is True
     context = wearable_context or is_wearable_model(device.model)
     confidence = confidence_for(field, artifact.app, context)
     if confidence is None:

@@ -14,7 +14,7 @@ import pytest
 from corpus.common import Expected, fake_key, fake_mac
 from corpus.samples import raw_image as sample
 from corpus.sqlite_files import Database, wal_file
-from scanner.artifacts import Artifact
+from scanner.artifacts import Artifact, Origin
 from scanner.carving import carver as carving
 from scanner.carving.carved import Carve
 from scanner.carving.carver import Carver
@@ -28,7 +28,7 @@ needs_e2fsprogs = pytest.mark.skipif(
     not sample.have_e2fsprogs(),
     reason="mkfs.ext4 / debugfs (e2fsprogs) not installed: the ext4 sample is not built",
 )
-Seen = list[tuple[tuple[str, ...], str, dict[str, str]]]
+Seen = list[tuple[tuple[str, ...], str, Origin]]
 
 
 @pytest.fixture(autouse=True, params=["python", "hyperscan"])
@@ -49,7 +49,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, E
 
 def _scan(path: Path, options: ScanOptions | None = None) -> tuple[ScanResult, Seen]:
     seen: Seen = []
-    result = scan([path], options, on_artifact=lambda a, k: seen.append((a.chain[1:], k, a.extra)))
+    result = scan([path], options, on_artifact=lambda a, k: seen.append((a.chain[1:], k, a.origin)))
     return result, seen
 
 
@@ -144,7 +144,7 @@ def test_decoy_digests_are_never_carved_or_reported(
     assert decoy_at > 0
     result, seen = _scan(image)
     assert not {c.key for c in result.candidates} & set(sample.decoy_digests())
-    carved = {int(extra["offset"]): chain[-1] for chain, _, extra in seen if "offset" in extra}
+    carved = {origin.carved_at: chain[-1] for chain, _, origin in seen if origin.carved}
     assert not [name for at, name in carved.items() if at <= decoy_at < at + 4096]
 
 
@@ -172,12 +172,12 @@ def test_blob_pieces_and_wal(samples: tuple[Path, dict[str, Expected]]) -> None:
     root, _ = samples
     blob = root / "raw_image/mmcblk0p42.bin"
     result, seen = _scan(blob)
-    assert [(chain, kind, extra["deleted"]) for chain, kind, extra in seen[1:]] == [
-        ((f"offset 0x{sample.BLOB_LOG_AT + 1:08x} (carved text)",), "log", "unknown"),
-        ((f"offset 0x{sample.BLOB_WAL_AT:08x} (carved wal, 2 frames)",), "sqlite wal", "unknown"),
-        ((f"offset 0x{sample.BLOB_DB_AT:08x} (carved sqlite, 15 pages)",), "sqlite db", "unknown"),
+    assert [(chain, kind, origin.deleted) for chain, kind, origin in seen[1:]] == [
+        ((f"offset 0x{sample.BLOB_LOG_AT + 1:08x} (carved text)",), "log", None),
+        ((f"offset 0x{sample.BLOB_WAL_AT:08x} (carved wal, 2 frames)",), "sqlite wal", None),
+        ((f"offset 0x{sample.BLOB_DB_AT:08x} (carved sqlite, 15 pages)",), "sqlite db", None),
     ]
-    assert {c.deleted for c in result.candidates} == {False}  # "unknown" is not deleted
+    assert {c.deleted for c in result.candidates} == {False}  # unknown is not deleted
 
 
 def test_forward_only_sources_give_the_same_candidates(
@@ -224,7 +224,7 @@ def test_entry_limit(samples: tuple[Path, dict[str, Expected]]) -> None:
     root, _ = samples
     blob = root / "raw_image/mmcblk0p42.bin"
     result, seen = _scan(blob, ScanOptions(limits=Limits(max_entries=1)))
-    assert len([extra for _, _, extra in seen if extra.get("carved")]) == 1
+    assert len([origin for _, _, origin in seen if origin.carved]) == 1
     assert [(p.kind, p.provenance) for p in result.problems] == [("limit", (str(blob),))]
 
 

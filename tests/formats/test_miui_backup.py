@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from corpus.common import Expected
 from corpus.samples.adb_backups import PACKAGE, PASSWORD_V5, Band, ab_bytes, zepp_members
 from corpus.samples.miui_backup import BAK_NAME, ENCRYPTED_FOLDER, FOLDER, LABEL, miui_header
-from scanner.artifacts import Artifact
+from scanner.artifacts import Artifact, Origin
 from scanner.context import ScanOptions
 from scanner.errors import ScanError
 from scanner.formats.adb.container import NO_APP_DATA
@@ -47,18 +47,18 @@ def test_corpus_miui_folder_gives_its_keys(corpus: tuple[Path, dict[str, Expecte
 
 def test_corpus_miui_members_sit_under_the_bak(corpus: tuple[Path, dict[str, Expected]]) -> None:
     root, _ = corpus
-    seen: dict[tuple[str, ...], tuple[str | None, dict[str, str]]] = {}
+    seen: dict[tuple[str, ...], tuple[str | None, Origin]] = {}
 
     def record(artifact: Artifact, kind: str) -> None:
-        seen[artifact.chain[1:]] = (artifact.device_path, dict(artifact.extra))
+        seen[artifact.chain[1:]] = (artifact.device_path, artifact.origin)
 
     scan([root / "miui"], ScanOptions(), on_artifact=record)
     bak = f"{FOLDER.removeprefix('miui/')}/{BAK_NAME}"
-    extra = {"miui_package": PACKAGE, "miui_label": LABEL}
-    assert seen[(bak, f"apps/{PACKAGE}/_manifest")] == (f"/data/data/{PACKAGE}/_manifest", extra)
+    origin = Origin(package=PACKAGE, label=LABEL)
+    assert seen[(bak, f"apps/{PACKAGE}/_manifest")] == (f"/data/data/{PACKAGE}/_manifest", origin)
     assert seen[(bak, f"apps/{PACKAGE}/sp/hm_preferences.xml")] == (
         f"/data/data/{PACKAGE}/shared_prefs/hm_preferences.xml",
-        extra,
+        origin,
     )
     assert len([chain for chain in seen if chain[0] == bak]) == 4  # the .bak and 3 members
 

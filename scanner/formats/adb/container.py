@@ -34,7 +34,7 @@ from typing import BinaryIO, cast
 
 from construct import ConstructError, StreamError
 
-from scanner.artifacts import Artifact
+from scanner.artifacts import Artifact, Origin
 from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
 from scanner.containers.readahead import ReadAhead
@@ -178,16 +178,16 @@ def _drain(reader: BinaryIO) -> int:
 
 
 def walk_body(
-    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, extra: dict[str, str] | None = None
+    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, origin: Origin | None = None
 ) -> Iterator[Artifact]:
     """Yield the tar members of a decoded body, then report how the body ended; closes
     ``reader`` (and the decoding thread behind it) when done."""
     with reader:
-        yield from _members(artifact, reader, ctx, extra or {})
+        yield from _members(artifact, reader, ctx, origin)
 
 
 def _members(
-    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, extra: dict[str, str]
+    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, origin: Origin | None
 ) -> Iterator[Artifact]:
     body = cast("ReadAhead[BodyStatus]", reader.raw)  # type: ignore[attr-defined]
     if not any(body.head(TAR_BLOCK)):  # nothing, or an end-of-archive block: no member
@@ -203,7 +203,8 @@ def _members(
     last = "(none)"
     try:
         for child in Tar().walk(artifact, reader, ctx):
-            child.extra.update(extra)
+            if origin is not None:  # a MIUI backup's members: the app its header names
+                child.origin = origin
             yield child
             last = child.chain[-1]
     except ScanError as error:

@@ -1,7 +1,7 @@
 """MIUI local backups (``.bak``): a MIUI text header, then a normal Android backup stream.
 
 The header (``layouts/miui_backup.py``) names the app; its members appear directly under
-the ``.bak`` in the provenance chain, with ``extra["miui_package"]`` / ``["miui_label"]``.
+the ``.bak`` in the provenance chain, with that app in their ``Origin``.
 Types 1 and 21 use MIUI's own encryption, which is not documented: ``unsupported``.
 Damage and empty backups are reported as for ``.ab`` files (``containers/android_backup.py``).
 """
@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from construct import ConstructError
 
-from scanner.artifacts import Artifact
+from scanner.artifacts import Artifact, Origin
 from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
 from scanner.context import ScanContext
@@ -99,5 +99,5 @@ class MiuiBackup(Container):
         reader = open_body(
             stream, ctx, artifact.chain, rest, header.size, threaded=not artifact.charged
         )
-        extra = {"miui_package": header.package, "miui_label": header.label}
-        yield from walk_body(artifact, reader, ctx, extra)
+        origin = Origin(package=header.package, label=header.label)
+        yield from walk_body(artifact, reader, ctx, origin)

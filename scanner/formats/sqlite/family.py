@@ -71,7 +71,7 @@ class SqliteFamilies(Grouper):
         setattr(family, kind, Member(artifact, stream, held))
         if family.db is not None and (family.wal is not None or family.journal is not None):
             self._read(base)
-        if artifact.extra.get("carved"):
+        if artifact.origin.carved:
             self.flush()  # carved databases have no companions to wait for
 
     def _held(self) -> int:
