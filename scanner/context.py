@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from scanner.artifacts import Artifact
-from scanner.errors import InputBudgetExceeded, ProblemKind, ScanError
+from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 
 MiB = 1 << 20
@@ -87,19 +87,18 @@ class ScanContext:
         if device.mac:
             self.device_hints.append(device)
 
-    def problem(self, kind: str, provenance: tuple[str, ...], message: str) -> None:
-        self.problems.append(Problem(ProblemKind(kind), provenance, message))
-
     @property
     def over_budget(self) -> bool:
         return self.expanded > self.limits.max_total_bytes
 
     def report(self, error: ScanError, provenance: tuple[str, ...]) -> None:
+        """The one way to record a problem: a typed error, so its kind is one of ours."""
         if isinstance(error, InputBudgetExceeded) and any(
             p.kind == error.kind and p.message == str(error) for p in self.problems
         ):
             return  # every container level above the one that tripped it raises it again
-        self.problem(error.kind, provenance, str(error) or error.__class__.__name__)
+        message = str(error) or error.__class__.__name__
+        self.problems.append(Problem(error.kind, provenance, message))
 
     def seen(self, artifact: Artifact, kind: str) -> None:
         """Count a file once its kind is known (a container's name, "sqlite db", "log"...)."""

@@ -155,7 +155,7 @@ class RawImage(Container):
         )
         for count, carve in enumerate(carver.run()):
             for note in carver.notes:
-                ctx.problem("limit", artifact.chain, note)
+                ctx.report(LimitExceeded(note), artifact.chain)
             carver.notes.clear()
             if count >= ctx.limits.max_entries:
                 if carve.spool is not None:
@@ -165,7 +165,7 @@ class RawImage(Container):
                 )
             child = _child(artifact, carve, source, ext4)
             if carve.note:
-                ctx.problem("limit", child.chain, carve.note)
+                ctx.report(LimitExceeded(carve.note), child.chain)
             try:
                 yield child
             finally:

@@ -12,6 +12,7 @@ from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.artifacts.text import looks_like_text as looks_like_text  # the detectors use it
 from scanner.context import ScanContext
+from scanner.errors import LimitExceeded
 from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import confidence_for, is_wearable_model
 
@@ -98,10 +99,11 @@ def read_document(
     data = read_up_to(stream, cap + 1)
     if len(data) <= cap:
         return data, stream
-    ctx.problem(
-        "limit",
+    ctx.report(
+        LimitExceeded(
+            f"{what} document is larger than the {cap:,}-byte limit for parsing it whole; "
+            "searched line by line instead"
+        ),
         artifact.chain,
-        f"{what} document is larger than the {cap:,}-byte limit for parsing it whole; "
-        "searched line by line instead",
     )
     return None, io.BufferedReader(PrefixedStream(data, stream), buffer_size=1 << 16)

@@ -15,7 +15,7 @@ from pathlib import Path
 from scanner.artifacts import Artifact
 from scanner.artifacts.device_paths import storage_member_to_device_path
 from scanner.context import ScanContext
-from scanner.errors import Unreadable, Unsupported
+from scanner.errors import LimitExceeded, Unreadable, Unsupported
 from scanner.inputs.twrp import verify_digests, verify_file
 
 
@@ -56,13 +56,15 @@ def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
         st = folder.stat()
         identity = (st.st_dev, st.st_ino)
         if identity in visited:
-            ctx.problem("limit", (str(root), rel or "."), "symlink loop: folder already scanned")
+            ctx.report(
+                LimitExceeded("symlink loop: folder already scanned"), (str(root), rel or ".")
+            )
             return
         visited.add(identity)
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
-            ctx.problem("unreadable", (str(root), rel or "."), f"cannot list: {error.strerror}")
+            ctx.report(Unreadable(f"cannot list: {error.strerror}"), (str(root), rel or "."))
             return
         verify_digests(folder, ctx, root)
         subfolders = []
@@ -71,7 +73,7 @@ def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
             try:
                 entry_st = entry.stat()  # follows symlinks
             except OSError:
-                ctx.problem("unreadable", (str(root), child_rel), "broken link or unreadable entry")
+                ctx.report(Unreadable("broken link or unreadable entry"), (str(root), child_rel))
                 continue
             if stat.S_ISDIR(entry_st.st_mode):
                 subfolders.append((Path(entry.path), child_rel))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scanner.context import ScanContext
+from scanner.errors import Corrupt, Unreadable
 
 DIGESTS: dict[str, str] = {".sha2": "sha256", ".md5": "md5"}
 _HEX = {"sha256": re.compile(r"[0-9a-fA-F]{64}"), "md5": re.compile(r"[0-9a-fA-F]{32}")}
@@ -50,25 +51,26 @@ def _check(
     try:
         expected = _expected(digest_file, algorithm)
     except OSError as error:
-        ctx.problem("unreadable", where(digest_file), f"cannot read: {error.strerror}")
+        ctx.report(Unreadable(f"cannot read: {error.strerror}"), where(digest_file))
         return
     if expected is None:
-        ctx.problem("corrupt", where(digest_file), f"holds no {algorithm} digest")
+        ctx.report(Corrupt(f"holds no {algorithm} digest"), where(digest_file))
         return
     if not target.is_file():
-        ctx.problem("unreadable", where(target), f"missing, though {digest_file.name} lists it")
+        ctx.report(Unreadable(f"missing, though {digest_file.name} lists it"), where(target))
         return
     try:
         actual = _digest(target, algorithm)
     except OSError as error:
-        ctx.problem("unreadable", where(target), f"cannot read: {error.strerror}")
+        ctx.report(Unreadable(f"cannot read: {error.strerror}"), where(target))
         return
     if actual != expected:
-        ctx.problem(
-            "corrupt",
+        ctx.report(
+            Corrupt(
+                f"{algorithm} is {actual} but {digest_file.name} says {expected}: the file "
+                "changed or was damaged after TWRP wrote it"
+            ),
             where(target),
-            f"{algorithm} is {actual} but {digest_file.name} says {expected}: the file "
-            "changed or was damaged after TWRP wrote it",
         )
 
 

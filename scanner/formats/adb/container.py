@@ -39,7 +39,7 @@ from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
 from scanner.containers.readahead import ReadAhead
 from scanner.context import ScanContext
-from scanner.errors import Corrupt, ScanError, Truncated, Unsupported
+from scanner.errors import Corrupt, ScanError, Truncated, Unreadable, Unsupported
 from scanner.formats.adb.body import OUT_CHUNK, BodyDecoder, BodyStatus
 from scanner.formats.adb.crypto import BLOCK as AES_BLOCK
 from scanner.formats.adb.crypto import AesParams, CbcDecryptor, unlock
@@ -198,7 +198,7 @@ def _members(
             raise Corrupt(
                 f"the tar starts with an end-of-archive block; {_bytes(after)} of data follow"
             )
-        ctx.problem("unreadable", artifact.chain, NO_APP_DATA)
+        ctx.report(Unreadable(NO_APP_DATA), artifact.chain)
         return
     last = "(none)"
     try:
@@ -231,19 +231,17 @@ def _check_end(
             f"{body.failure}, after the end of the tar (every member was read; last: {last})"
         )
     if body.trailing:
-        ctx.problem(
-            "corrupt",
+        ctx.report(
+            Corrupt(
+                f"{_bytes(body.trailing)} after the end of the compressed stream were not read"
+            ),
             artifact.chain,
-            f"{_bytes(body.trailing)} after the end of the compressed stream were not read",
         )
     # A damaged last AES block (bad padding) comes from a change in the block before it,
     # which CBC garbles whole: one damage, reported once, below.
     if after and not (body.bad_padding and after <= AES_BLOCK):
-        ctx.problem(
-            "corrupt",
-            artifact.chain,
-            f"{_bytes(after)} of unexpected data after the end of the tar (after {last}); not read",
-        )
+        unexpected = f"{_bytes(after)} of unexpected data after the end of the tar"
+        ctx.report(Corrupt(f"{unexpected} (after {last}); not read"), artifact.chain)
     if body.bad_padding:
         raise Corrupt(
             "the last AES block of the body has bad padding (damaged); every member was read"

@@ -18,7 +18,7 @@ from scanner.artifacts import Artifact, Origin
 from scanner.artifacts.artifact import read_up_to
 from scanner.containers.base import Container
 from scanner.context import ScanContext
-from scanner.errors import Corrupt, Truncated, Unsupported
+from scanner.errors import Corrupt, Truncated, Unreadable, Unsupported
 from scanner.formats.adb import layout as adb_layout
 from scanner.formats.adb.container import (
     HEADER_LIMIT,
@@ -90,7 +90,7 @@ class MiuiBackup(Container):
         rest = prefix[header.size :]
         magic = adb_layout.MAGIC
         if not rest and at_eof:
-            ctx.problem("unreadable", artifact.chain, NO_APP_DATA)
+            ctx.report(Unreadable(NO_APP_DATA), artifact.chain)
             return
         if not rest.startswith(magic):
             if at_eof and magic.startswith(rest):

@@ -233,5 +233,5 @@ def _companion(
         ctx.report(error if isinstance(error, ScanError) else Corrupt(str(error)), chain)
         return None, report
     if report.failures and has_main:
-        ctx.problem("corrupt", chain, _unread_tables(report))
+        ctx.report(Corrupt(_unread_tables(report)), chain)
     return image, report

@@ -298,11 +298,12 @@ class Tar(Container):
                     continue
                 last_good = member.name
                 if member.size > ctx.limits.max_member_bytes:
-                    ctx.problem(
-                        "limit",
+                    ctx.report(
+                        LimitExceeded(
+                            f"member claims {member.size:,} bytes, over the "
+                            f"{ctx.limits.max_member_bytes:,}-byte limit; skipped"
+                        ),
                         (*artifact.chain, member.name),
-                        f"member claims {member.size:,} bytes, over the "
-                        f"{ctx.limits.max_member_bytes:,}-byte limit; skipped",
                     )
                     continue
                 # Unbuffered: a read-ahead would meet a cut before the member's own reader.

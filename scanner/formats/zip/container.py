@@ -28,6 +28,7 @@ from scanner.errors import (
     Corrupt,
     LimitExceeded,
     NeedsPassword,
+    ScanError,
     Truncated,
     Unsupported,
     WrongPassword,
@@ -136,7 +137,7 @@ class Zip(Container):
         limits = ctx.limits
         nameless = [info for info in archive.infolist() if not info.filename]
         if nameless:  # a name starting with NUL (zipfile cuts names there): damage
-            ctx.problem("corrupt", artifact.chain, f"{len(nameless)} member(s) without a name")
+            ctx.report(Corrupt(f"{len(nameless)} member(s) without a name"), artifact.chain)
         infos = [info for info in archive.infolist() if info.filename and not info.is_dir()]
         if len(infos) > limits.max_entries:
             raise LimitExceeded(f"{len(infos):,} members, over the {limits.max_entries:,} limit")
@@ -148,7 +149,7 @@ class Zip(Container):
             where = (*artifact.chain, info.filename)
             refusal = self._refusal(info, ctx)
             if refusal is not None:
-                ctx.problem(refusal[0], where, refusal[1])
+                ctx.report(refusal, where)
                 continue
             if info.flag_bits & 0x1:
                 if locked:
@@ -171,21 +172,21 @@ class Zip(Container):
             )
 
     @staticmethod
-    def _refusal(info: zipfile.ZipInfo, ctx: ScanContext) -> tuple[str, str] | None:
-        """Why a member is not read at all (problem kind, words), from its header alone."""
+    def _refusal(info: zipfile.ZipInfo, ctx: ScanContext) -> ScanError | None:
+        """Why a member is not read at all, from its header alone."""
         limits = ctx.limits
         if info.header_offset < 0:  # a damaged central directory: seeking there fails
-            return "corrupt", "the central directory places this member before the zip's start"
+            return Corrupt("the central directory places this member before the zip's start")
         if info.compress_type not in _METHODS:  # pyzipper gives AES members' real method
-            return "unsupported", f"compression method {info.compress_type} is not supported"
+            return Unsupported(f"compression method {info.compress_type} is not supported")
         if info.file_size > limits.max_member_bytes:
-            return "limit", (
+            return LimitExceeded(
                 f"member claims {info.file_size:,} bytes, over the "
                 f"{limits.max_member_bytes:,}-byte limit; skipped"
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > _RATIO_FLOOR and ratio > limits.max_ratio:
-            return "limit", (
+            return LimitExceeded(
                 f"compression ratio {ratio:,.0f}:1 is over the {limits.max_ratio}:1 "
                 "limit (zip bomb?); skipped"
             )
