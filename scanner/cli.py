@@ -1,7 +1,8 @@
 """The ``keyscan`` command: ``scan`` finds keys, ``ls`` shows what an input holds.
 
-Exit codes (docs/usage.md): 0 at least one key found; 1 none found; 2 usage error, or
-no input could be read at all.
+Exit codes (``ExitCode``, docs/usage.md): 0 a key found; 1 inputs read, no key in them;
+2 usage error, or no input could be read; 3 no key found and some input is locked (no
+password or a wrong one given), so keys may be behind it.
 """
 
 from __future__ import annotations
@@ -9,42 +10,85 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import ExitStack
 from datetime import datetime, timezone
+from enum import IntEnum
 from pathlib import Path
-from typing import Annotated
+from types import MethodType
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from scanner import __version__
 from scanner.artifacts import Artifact
+from scanner.cli_passwords import PASSWORD_ENV, PasswordFileError, Prompt, can_prompt, gather
+from scanner.cli_stdin import STDIN_ARGUMENT, StdinUnusable, spooled_stdin
 from scanner.context import ScanOptions
+from scanner.errors import NeedsPassword, WrongPassword
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 from scanner.reports import print_report, to_json
-from scanner.reports.common import iso
+from scanner.reports.common import iso, literal
 from scanner.reports.progress import ScanProgress
 
-EXIT_FOUND, EXIT_NONE, EXIT_USAGE = 0, 1, 2
-PASSWORD_ENV = "KEYSCAN_PASSWORD"
+__all__ = ["PASSWORD_ENV", "ExitCode", "app", "main"]
+
+
+class ExitCode(IntEnum):
+    FOUND = 0  # at least one key found
+    NO_KEY = 1  # the inputs were read and hold no key
+    USAGE = 2  # usage error, or no input could be read at all
+    LOCKED = 3  # no key found, and some input needs a password (none given, or wrong)
+
+
+LOCKED_KINDS = {NeedsPassword.kind, WrongPassword.kind}
+
+
+class _MetavarHelp:
+    """Help shows each option's metavar, never a Python type: typer >= 0.20 prints the
+    annotation (``<list[Path]>``, ``<bool>``) beside every parameter."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if hasattr(param, "display_type_rich"):
+                param.display_type_rich = MethodType(_metavar_only, param)
+        return params
+
+
+class _Command(_MetavarHelp, TyperCommand):
+    pass
+
+
+class _Group(_MetavarHelp, TyperGroup):
+    pass
+
+
+def _metavar_only(param: Any, ctx: Any) -> str | None:
+    return None if param.param_type_name == "argument" else param.metavar
+
 
 app = typer.Typer(
     name="keyscan",
+    cls=_Group,
     help=(
         "Find the pairing key of Huami / Amazfit / Zepp / Xiaomi wearables in phone backups, "
         "app-data folders, logs and exports, offline. The key goes into Gadgetbridge."
     ),
     no_args_is_help=True,
-    add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,  # a local may hold a password
 )
 
 PathsArg = Annotated[
     list[Path],
     typer.Argument(
         help="Files or folders: .ab, MIUI .bak, TWRP folder, zip, tar, image, app-data folder, "
-        "log bundle, Gadgetbridge export, saved server answer.",
+        "log bundle, Gadgetbridge export, saved server answer; - reads one from standard input.",
+        metavar="PATH",
         show_default=False,
     ),
 ]
@@ -55,12 +99,18 @@ PasswordOpt = Annotated[
         "-p",
         help="A password to try (repeatable, tried in order). Visible to other users of this "
         f"machine: prefer --password-file, {PASSWORD_ENV} or the prompt.",
+        metavar="PW",
         show_default=False,
     ),
 ]
 PasswordFileOpt = Annotated[
     Path | None,
-    typer.Option("--password-file", help="A file with one password per line.", show_default=False),
+    typer.Option(
+        "--password-file",
+        help="A file with one password per line.",
+        metavar="FILE",
+        show_default=False,
+    ),
 ]
 NoInputOpt = Annotated[
     bool, typer.Option("--no-input", help="Never prompt for a password (for scripts).")
@@ -78,48 +128,20 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
     """Find wearable pairing keys, offline."""
 
 
-def _passwords(passwords: list[str] | None, password_file: Path | None, err: Console) -> list[str]:
-    found = list(passwords or [])
-    if found:
-        err.print(
-            "[yellow]warning:[/yellow] --password is visible to other users of this machine "
-            f"(process list, shell history); prefer --password-file, {PASSWORD_ENV} or the prompt."
-        )
-    if password_file is not None:
-        try:
-            text = password_file.read_text(encoding="utf-8")
-        except OSError as error:
-            err.print(f"[red]error:[/red] cannot read --password-file: {error.strerror}")
-            raise typer.Exit(EXIT_USAGE) from error
-        found += [line.rstrip("\r") for line in text.split("\n") if line.rstrip("\r")]
-    if os.environ.get(PASSWORD_ENV):
-        found.append(os.environ[PASSWORD_ENV])
-    return found
+def _consoles() -> tuple[Console, Console]:
+    """(stdout, stderr); emoji codes off everywhere (``:cd:`` in a MAC is no CD)."""
+    return Console(emoji=False, highlight=False), Console(stderr=True, emoji=False, highlight=False)
 
 
-def _stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
-def _prompt(err: Console, no_input: bool):
-    if no_input or not _stdin_is_terminal():
-        return None
-
-    def ask(provenance: tuple[str, ...]) -> str | None:
-        where = " > ".join(provenance)
-        try:
-            typed = err.input(f"Password for {where} (empty to skip): ", password=True)
-        except (EOFError, KeyboardInterrupt):
-            return None
-        return typed or None
-
-    return ask
+def _usage_error(err: Console, message: str) -> typer.Exit:
+    err.print(Text.assemble(("error: ", "red"), message))
+    return typer.Exit(ExitCode.USAGE)
 
 
 def _options(
@@ -128,37 +150,70 @@ def _options(
     no_input: bool,
     debug: bool,
     err: Console,
+    progress: ScanProgress,
     verify: bool = False,
 ) -> ScanOptions:
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    if passwords:
+        err.print(
+            Text.assemble(
+                ("warning: ", "yellow"),
+                "--password is visible to other users of this machine (process list, shell "
+                f"history); prefer --password-file, {PASSWORD_ENV} or the prompt.",
+            )
+        )
+    try:
+        given = gather(list(passwords or []), password_file)
+    except PasswordFileError as error:
+        raise _usage_error(err, f"cannot read --password-file: {error}") from error
     return ScanOptions(
-        passwords=_passwords(passwords, password_file, err),
+        passwords=list(given),
         verify=verify,
         debug=debug,
-        ask_password=_prompt(err, no_input),
+        ask_password=None if no_input or not can_prompt() else Prompt(err, progress.paused),
     )
 
 
-def _exit_code(result: ScanResult) -> int:
+def _inputs(paths: list[Path], stack: ExitStack, err: Console) -> list[Path]:
+    """The paths, with ``-`` replaced by standard input spooled to a private file."""
+    if sum(str(p) == STDIN_ARGUMENT for p in paths) > 1:
+        raise _usage_error(err, "- (standard input) can be given once only")
+    try:
+        return [
+            stack.enter_context(spooled_stdin()) if str(p) == STDIN_ARGUMENT else p for p in paths
+        ]
+    except StdinUnusable as error:
+        raise _usage_error(err, f"-: {error}") from error
+
+
+def _locked(result: ScanResult) -> bool:
+    return any(problem.kind in LOCKED_KINDS for problem in result.problems)
+
+
+def _exit_code(result: ScanResult) -> ExitCode:
     if result.devices:
-        return EXIT_FOUND
+        return ExitCode.FOUND
+    if _locked(result):
+        return ExitCode.LOCKED
     if result.inputs_read == 0:
-        return EXIT_USAGE
-    return EXIT_NONE
+        return ExitCode.USAGE
+    return ExitCode.NO_KEY
 
 
 SCAN_EPILOG = (
     "Examples:\n\n"
     "  keyscan scan backup.ab\n\n"
     "  KEYSCAN_PASSWORD=secret keyscan scan backup.ab --no-input --json\n\n"
+    "  adb backup -f - com.xiaomi.hm.health | keyscan scan -\n\n"
     "  keyscan scan exports/ --all\n\n"
-    "Exit codes: 0 a key was found, 1 none was found, 2 usage error or nothing readable. "
-    "Enter the key in Gadgetbridge with its 0x prefix (docs/gadgetbridge.md)."
+    "Exit codes: 0 a key was found; 1 none was found in what was read; 2 usage error or "
+    "nothing readable; 3 no key found and some input needs a password (none or a wrong one "
+    "given). Enter the key in Gadgetbridge with its 0x prefix (docs/gadgetbridge.md)."
 )
 
 
-@app.command("scan", epilog=SCAN_EPILOG)
+@app.command("scan", epilog=SCAN_EPILOG, cls=_Command)
 def scan_command(
     paths: PathsArg,
     json_output: Annotated[
@@ -182,6 +237,7 @@ def scan_command(
             "--jobs",
             "-j",
             min=1,
+            metavar="N",
             help="Scan this many top-level inputs at once, in worker processes "
             "(default: the number of cores). The output is the same for any value.",
             show_default=False,
@@ -190,25 +246,28 @@ def scan_command(
     debug: DebugOpt = False,
 ) -> None:
     """Scan PATHS and print the newest key of every device found."""
-    err = Console(stderr=True)
-    options = _options(password, password_file, no_input, debug, err, verify)
+    out, err = _consoles()
     workers = jobs or os.cpu_count() or 1
-    with ScanProgress(err, parallel=workers > 1 and len(paths) > 1) as progress:
-        result = scan(
-            paths,
-            options,
-            on_artifact=progress.update,
-            jobs=workers,
-            on_input=progress.input_done,
-        )
+    progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1)
+    options = _options(password, password_file, no_input, debug, err, progress, verify)
+    with ExitStack() as stack:
+        inputs = _inputs(paths, stack, err)
+        with progress:
+            result = scan(
+                inputs,
+                options,
+                on_artifact=progress.update,
+                jobs=workers,
+                on_input=progress.input_done,
+            )
     if json_output:
         sys.stdout.write(to_json(result, redacted=redact) + "\n")
     else:
-        print_report(result, Console(), show_all=show_all, redacted=redact)
+        print_report(result, out, show_all=show_all, redacted=redact)
     raise typer.Exit(_exit_code(result))
 
 
-@app.command("ls")
+@app.command("ls", cls=_Command)
 def ls_command(
     paths: PathsArg,
     password: PasswordOpt = None,
@@ -216,27 +275,42 @@ def ls_command(
     no_input: NoInputOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """List what PATHS hold: containers opened, nested members with sizes, times and kinds."""
-    err = Console(stderr=True)
-    out = Console()
-    options = _options(password, password_file, no_input, debug, err)
+    """List what PATHS hold: containers opened, nested members with sizes, times and kinds.
+
+    Exit codes: 0 listed; 2 usage error or nothing readable; 3 some input needs a password.
+    """
+    out, err = _consoles()
+    progress = ScanProgress(err)  # never started: ls prints as it goes
+    options = _options(password, password_file, no_input, debug, err, progress)
 
     def show(artifact: Artifact, kind: str) -> None:
         when = (
             iso(datetime.fromtimestamp(artifact.mtime, tz=timezone.utc)) if artifact.mtime else "-"
         )
         size = f"{artifact.size:,}" if artifact.size is not None else "?"
-        indent = "  " * artifact.depth
-        device = f"  -> {artifact.device_path}" if artifact.device_path else ""
-        line = Text(f"{indent}{artifact.chain[-1]}  ")
-        line.append(f"{size} B  {when}  [{kind}]{device}", style="dim")
-        out.print(line, highlight=False, soft_wrap=True)
+        line = Text("  " * artifact.depth)
+        line.append_text(literal(artifact.chain[-1]))
+        line.append(f"  {size} B  {when}  [{kind}]", style="dim")
+        if artifact.device_path:
+            line.append_text(literal(f"  -> {artifact.device_path}", style="dim"))
+        out.print(line, soft_wrap=True)
 
-    result = scan(paths, options, on_artifact=show, extract=False)
+    with ExitStack() as stack:
+        result = scan(_inputs(paths, stack, err), options, on_artifact=show, extract=False)
     for problem in result.problems:
-        where = " > ".join(problem.provenance)
-        err.print(Text.assemble((problem.kind, "yellow"), f": {where}: {problem.message}"))
-    raise typer.Exit(EXIT_USAGE if result.inputs_read == 0 else 0)
+        err.print(
+            Text.assemble(
+                (problem.kind, "yellow"),
+                ": ",
+                literal(" > ".join(problem.provenance)),
+                ": ",
+                literal(problem.message),
+            ),
+            soft_wrap=True,
+        )
+    if result.inputs_read == 0:
+        raise typer.Exit(ExitCode.USAGE)
+    raise typer.Exit(ExitCode.LOCKED if _locked(result) else ExitCode.FOUND)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from scanner.artifacts import Artifact
 from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
+from scanner.passwords import Password
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -27,14 +28,20 @@ class Limits:
     max_text_bytes: int = 64 * MiB  # one JSON / XML document parsed whole
 
 
+PROMPT_TRIES = 3  # typed passwords per file before it is a wrong-password problem
+
+# (the file's provenance, how many passwords already failed on it) -> one more, or None.
+AskPassword = Callable[[tuple[str, ...], int], Password | str | bytes | None]
+
+
 @dataclass
 class ScanOptions:
-    passwords: list[str] = field(default_factory=list)
+    passwords: list[Password | str | bytes] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     verify: bool = False  # check TWRP .sha2 / .md5 digests
     debug: bool = False
     # Asked for one more password when every known one failed; None when not interactive.
-    ask_password: Callable[[tuple[str, ...]], str | None] | None = None
+    ask_password: AskPassword | None = None
 
 
 class ScanContext:
@@ -55,16 +62,26 @@ class ScanContext:
         self.expanded = 0  # bytes decompressed or decrypted from this input so far
         self._on_artifact = on_artifact
 
-    def passwords(self, provenance: tuple[str, ...]) -> Iterator[str]:
-        """Every password to try, in order; then, if interactive, what the user types."""
-        yield from self.options.passwords
-        asked: set[str] = set(self.options.passwords)
+    def passwords(self, provenance: tuple[str, ...]) -> Iterator[Password]:
+        """Every password to try, in order; then, if interactive, what the user types.
+
+        Each one pulled after the first means the one before failed: the prompt is told
+        how many failed, so that it can say so. A password typed twice counts as a failed
+        try without being tried again; an empty answer skips the file.
+        """
+        tried = list(dict.fromkeys(Password.of(p) for p in self.options.passwords))
+        yield from tried
+        failed = len(tried)
         ask = self.options.ask_password
-        while ask is not None:
-            typed = ask(provenance)
-            if not typed or typed in asked:
+        for _ in range(PROMPT_TRIES if ask is not None else 0):
+            answer = ask(provenance, failed) if ask is not None else None
+            if answer is None or not Password.of(answer).raw:
                 return
-            asked.add(typed)
+            typed = Password.of(answer)
+            failed += 1
+            if typed in tried:
+                continue
+            tried.append(typed)
             self.options.passwords.append(typed)  # serve the next encrypted file too
             yield typed
 

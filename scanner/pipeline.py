@@ -131,9 +131,13 @@ def _scan_input(
     ctx = ScanContext(options, on_artifact)
     ctx.extract = extract
     with readahead.quick_switching(), problems_at(ctx, (str(path),)):
-        _walk(open_input(Path(path), ctx), ctx)
+        # A Path subclass may show another name (`-`: standard input spooled to a file).
+        _walk(open_input(path if isinstance(path, Path) else Path(path), ctx), ctx)
     top_level = [p for p in ctx.problems if p.provenance == (str(path),)]
-    unreadable = any(p.kind in ("unreadable", "unsupported") for p in top_level)
+    # Recognised (e.g. an adb backup that holds no app data) is read, even if then refused.
+    unreadable = ctx.files_seen == 0 and any(
+        p.kind in ("unreadable", "unsupported") for p in top_level
+    )
     return ScanResult(
         candidates=ctx.candidates,
         problems=ctx.problems,

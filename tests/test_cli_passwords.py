@@ -58,7 +58,7 @@ def test_environment_variable(backup: tuple[Path, Expected]) -> None:
 def test_no_password_is_a_needs_password_problem(backup: tuple[Path, Expected]) -> None:
     path, _ = backup
     code, doc = _scan([str(path), "--no-input"], env={"KEYSCAN_PASSWORD": ""})
-    assert code == 1
+    assert code == 3  # keys may be behind the password
     assert [(p["kind"], p["provenance"]) for p in doc["problems"]] == [
         ("needs-password", [str(path)])
     ]
@@ -68,7 +68,7 @@ def test_no_password_is_a_needs_password_problem(backup: tuple[Path, Expected]) 
 def test_wrong_password_is_a_wrong_password_problem(backup: tuple[Path, Expected]) -> None:
     path, _ = backup
     code, doc = _scan([str(path), "--no-input", "-p", "nope"], env={"KEYSCAN_PASSWORD": ""})
-    assert code == 1
+    assert code == 3
     assert [p["kind"] for p in doc["problems"]] == ["wrong-password"]
 
 
@@ -78,12 +78,12 @@ def test_prompt_when_interactive(
     path, expected = backup
     asked: list[str] = []
 
-    def typed(self: Console, prompt: str = "", *, password: bool = False, **_: object) -> str:
-        asked.append(prompt)
+    def typed(self: Console, prompt: object = "", *, password: bool = False, **_: object) -> str:
+        asked.append(str(prompt))
         assert password  # masked
         return PASSWORD_V5
 
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "can_prompt", lambda: True)
     monkeypatch.setattr(Console, "input", typed)
     code, doc = _scan([str(path)], env={"KEYSCAN_PASSWORD": ""})
     assert (code, _keys(doc)) == (0, expected.keys)
@@ -94,10 +94,10 @@ def test_no_input_never_prompts(
     backup: tuple[Path, Expected], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, _ = backup
-    monkeypatch.setattr(cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli, "can_prompt", lambda: True)
     monkeypatch.setattr(Console, "input", lambda *a, **k: pytest.fail("prompted"))
     code, doc = _scan([str(path), "--no-input"], env={"KEYSCAN_PASSWORD": ""})
-    assert code == 1
+    assert code == 3
     assert [p["kind"] for p in doc["problems"]] == ["needs-password"]
 
 

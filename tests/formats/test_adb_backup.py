@@ -285,7 +285,7 @@ def test_prompt_is_asked_only_after_known_passwords_fail(tmp_path: Path) -> None
     path.write_bytes(ab_bytes(zepp_members(band), password=PASSWORD_V5, label=band.label))
     asked: list[tuple[str, ...]] = []
 
-    def ask(provenance: tuple[str, ...]) -> str | None:
+    def ask(provenance: tuple[str, ...], failed: int) -> str | None:
         asked.append(provenance)
         return PASSWORD_V5
 

@@ -94,7 +94,7 @@ def test_a_typed_password_is_used(real_samples: Path) -> None:
     path = real_samples / "twrp-oaes" / "some-dir.tar.gz.oaes"
     asked: list[tuple[str, ...]] = []
 
-    def ask(provenance: tuple[str, ...]) -> str | None:
+    def ask(provenance: tuple[str, ...], failed: int) -> str | None:
         asked.append(provenance)
         return "testkey" if len(asked) == 1 else None
 
@@ -104,12 +104,12 @@ def test_a_typed_password_is_used(real_samples: Path) -> None:
 
 
 def test_key_is_the_password_over_01_to_20() -> None:
-    assert oaes_key("testkey") == b"testkey" + bytes(range(8, 17))
-    assert oaes_key("") == bytes(range(1, 17))
-    assert oaes_key("a" * 16) == b"a" * 16
-    assert oaes_key("a" * 17) == b"a" * 17 + bytes(range(18, 25))
-    assert oaes_key("b" * 25) == b"b" * 25 + bytes(range(26, 33))
-    assert oaes_key("c" * 40) == b"c" * 32  # TWRP's buffer holds 32 bytes
+    assert oaes_key(b"testkey") == b"testkey" + bytes(range(8, 17))
+    assert oaes_key(b"") == bytes(range(1, 17))
+    assert oaes_key(b"a" * 16) == b"a" * 16
+    assert oaes_key(b"a" * 17) == b"a" * 17 + bytes(range(18, 25))
+    assert oaes_key(b"b" * 25) == b"b" * 25 + bytes(range(26, 33))
+    assert oaes_key(b"c" * 40) == b"c" * 32  # TWRP's buffer holds 32 bytes
 
 
 @settings(max_examples=60, deadline=None)

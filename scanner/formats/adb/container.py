@@ -153,7 +153,8 @@ def _open(
     header = parse_header(data, at_eof=len(data) < HEADER_LIMIT)
     decryptor = None
     if header.aes is not None:
-        master = unlock(header.aes, header.version, ctx.passwords(provenance))
+        texts = (text for password in ctx.passwords(provenance) for text in password.texts())
+        master = unlock(header.aes, header.version, texts)
         decryptor = CbcDecryptor(master.key, master.iv)
     body = BodyDecoder(
         stream,

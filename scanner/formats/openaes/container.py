@@ -62,9 +62,9 @@ _MAGICS: tuple[bytes, ...] = (
 _MIN_TEXT = 64  # shorter random plaintext is too often printable by chance
 
 
-def oaes_key(password: str) -> bytes:
-    """TWRP's key: the password copied over 01..20, cut to 16/24/32 bytes by its length."""
-    raw = password.encode("utf-8")[:32]
+def oaes_key(password: bytes) -> bytes:
+    """TWRP's key: the password's bytes over 01..20, cut to 16/24/32 bytes by its length."""
+    raw = password[:32]
     buffer = bytearray(range(1, 33))
     buffer[: len(raw)] = raw
     size = 16 if len(raw) <= 16 else 24 if len(raw) <= 24 else 32
@@ -257,7 +257,7 @@ class OpenAes(Container):
         tried = 0
         for password in ctx.passwords(chain):
             tried += 1
-            key = oaes_key(password)
+            key = oaes_key(password.raw)
             plain, padding_ok = _decrypt(first, AES.new(key, AES.MODE_ECB), 0)
             if plausible(plain, padding_ok):
                 return key, plain

@@ -34,6 +34,7 @@ from scanner.errors import (
     WrongPassword,
 )
 from scanner.formats.tar.container import member_device_path
+from scanner.passwords import Password
 
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _RATIO_FLOOR = 1 << 20  # small members may compress very well; bombs are large
@@ -48,15 +49,10 @@ def _zip_time(info: zipfile.ZipInfo) -> float | None:
         return None
 
 
-def _password_forms(text: str) -> Iterator[bytes]:
-    """UTF-8 first (7-Zip, Info-ZIP on Linux); then Latin-1 (old Windows tools)."""
-    yield text.encode("utf-8")
-    try:
-        latin = text.encode("latin-1")
-    except UnicodeEncodeError:
-        return
-    if latin != text.encode("utf-8"):
-        yield latin
+def _password_forms(password: Password) -> list[bytes]:
+    """As given; then its text in UTF-8 (7-Zip, Info-ZIP on Linux), CP437 (old Windows
+    tools: the OEM code page) and Latin-1."""
+    return password.encoded("utf-8", "cp437", "latin-1")
 
 
 # pyzipper carries its own copy of zipfile, with its own exception classes.
@@ -225,7 +221,7 @@ class Zip(Container):
         password is only accepted once the first bytes decrypt and decompress (a small
         member is read whole, so its CRC or HMAC is checked too).
         """
-        typed = (form for text in ctx.passwords(chain) for form in _password_forms(text))
+        typed = (form for password in ctx.passwords(chain) for form in _password_forms(password))
         tried: set[bytes] = set()
         for pwd in itertools.chain([known] if known else [], typed):
             if pwd in tried:
