@@ -45,7 +45,7 @@ def test_scan_json_prints_only_the_contract(answer: Path) -> None:
 def test_scan_table_shows_the_whole_key_with_0x(answer: Path) -> None:
     result = runner.invoke(app, ["scan", str(answer), "--no-input"])
     assert result.exit_code == 0
-    assert f"{MAC}  0x{KEY}" in result.stdout
+    assert result.stdout.startswith(f"0x{KEY}  {MAC}")
     assert "0x prefix" in result.stdout
 
 
@@ -96,7 +96,7 @@ def test_scan_help_gives_examples_and_exit_codes() -> None:
     result = runner.invoke(app, ["scan", "--help"], terminal_width=120)
     assert result.exit_code == 0
     assert "keyscan scan backup.ab" in result.stdout
-    assert "Exit codes: 0 a key was found, 1 none was found" in result.stdout
+    assert "Exit codes: 0 a key was found; 1 none was found" in result.stdout
 
 
 def test_password_option_warns_on_stderr(answer: Path) -> None:

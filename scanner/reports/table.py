@@ -1,82 +1,130 @@
-"""The human report: one row per device, problems below, and how to enter the key."""
+"""The human report: the keys first, then each device's details, problems, and a summary.
+
+Every string from the evidence goes through ``literal`` (no markup, no emoji, controls
+escaped). A key is never wrapped or cut: when a line cannot hold it beside its label, it
+goes on a line of its own.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from scanner.model import Candidate, DeviceKey, ScanResult
-from scanner.reports.common import gadgetbridge_form, iso
+from scanner.model import Candidate, DeviceInfo, DeviceKey, ScanResult
+from scanner.reports.common import gadgetbridge_form, iso, literal
 
 HINT = (
     "In Gadgetbridge: add the device, then enter the key in its Auth Key field exactly as shown "
     "(with the 0x prefix; without it Gadgetbridge reads the text as raw bytes).\n"
     "Do not unpair the band in the vendor app, and do not hard-reset it: either makes a new key."
 )
+KEY_STYLE = "bold green"
+LABEL_WIDTH = 12  # "Name / model"
+INDENT = "  "
 
 
-def _where(provenance: tuple[str, ...]) -> str:
-    return " > ".join(provenance)
+def _where(provenance: tuple[str, ...]) -> Text:
+    return literal(" > ".join(provenance))
 
 
-def _device_label(candidate: Candidate, name: str | None, model: str | None) -> str:
-    parts = [p for p in (name, model) if p]
-    return " / ".join(parts) if parts else "-"
+def _device_label(device: DeviceInfo) -> Text:
+    """MAC, then name / model: what tells the user which band the key belongs to."""
+    parts = [p for p in (device.mac, device.name, device.model) if p]
+    return literal("  ".join(parts) if parts else "unknown device (no MAC seen)")
 
 
-def _device_table(number: int, total: int, device: DeviceKey, redacted: bool) -> Table:
-    """One device as a two-column table: it reads well at any terminal width."""
+def _key_line(console: Console, key: str, after: Text) -> None:
+    """The key, then ``after`` on the same line if it fits, else on the next, indented."""
+    line = Text(key, style=KEY_STYLE)
+    if len(key) + 2 + after.cell_len <= console.width:
+        console.print(Text.assemble(line, "  ", after), soft_wrap=True)
+        return
+    console.print(line, soft_wrap=True)  # the terminal may wrap it, nothing cuts it
+    console.print(Text.assemble(INDENT * 2, after))
+
+
+def _rows(console: Console, rows: list[tuple[str, Text]], whole: str = "") -> None:
+    """Label / value rows; values fold, except the row labelled ``whole`` (a key)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, style="dim", width=LABEL_WIDTH)
+    grid.add_column(overflow="fold")
+
+    def flush() -> None:
+        nonlocal grid
+        if grid.row_count:
+            console.print(Padding(grid, (0, 0, 0, len(INDENT))))
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(no_wrap=True, style="dim", width=LABEL_WIDTH)
+            grid.add_column(overflow="fold")
+
+    for label, value in rows:
+        if label == whole and len(INDENT) + LABEL_WIDTH + 2 + value.cell_len > console.width:
+            flush()
+            console.print(Text(INDENT + label, style="dim"))
+            console.print(Text.assemble(INDENT * 2, value), soft_wrap=True)
+            continue
+        grid.add_row(label, value)
+    flush()
+
+
+def _details(console: Console, number: int, total: int, device: DeviceKey, redacted: bool) -> None:
     chosen = device.chosen
-    title = device.device.mac or "unknown device (no MAC seen)"
-    table = Table(
-        title=f"Device {number} of {total}: {title}", show_header=False, title_justify="left"
-    )
-    table.add_column("what", style="dim", no_wrap=True)
-    # Folding (never an ellipsis): the key and the path stay whole even when narrow.
-    table.add_column("value", overflow="fold")
-    name = _device_label(chosen, device.device.name, device.device.model)
+    title = Text(f"Device {number} of {total}: ", style="bold")
+    title.append_text(literal(device.device.mac or "unknown device (no MAC seen)", style="bold"))
+    console.print(title)
+    name = " / ".join(p for p in (device.device.name, device.device.model) if p) or "-"
     others = len({c.key for c in device.alternatives})
-    table.add_row("Name / model", name)
-    table.add_row("Key", Text(gadgetbridge_form(chosen.key, redacted), style="bold green"))
-    table.add_row("When", f"{iso(chosen.timestamp) or 'unknown'} ({chosen.timestamp_source})")
-    table.add_row("From", _where(chosen.provenance))
-    table.add_row("Why", device.reason + (f"; {others} other key(s) seen" if others else ""))
-    return table
+    when = f"{iso(chosen.timestamp) or 'unknown'} ({chosen.timestamp_source})"
+    why = device.reason + (f"; {others} other key(s) seen" if others else "")
+    rows = [
+        ("Name / model", literal(name)),
+        ("Key", Text(gadgetbridge_form(chosen.key, redacted), style=KEY_STYLE)),
+        ("When", literal(when)),
+        ("From", _where(chosen.provenance)),
+        ("Why", literal(why)),
+    ]
+    _rows(console, rows, whole="Key")
 
 
-def _candidates_table(result: ScanResult, redacted: bool) -> Table:
-    table = Table(title="Every candidate", show_lines=True)
-    # Only the key is kept on one line; the rest folds rather than vanish in narrow terminals.
-    table.add_column("Key", no_wrap=True, min_width=34)
-    table.add_column("Field / MAC", overflow="fold", min_width=12)
-    table.add_column("When / how", overflow="fold", min_width=12)
-    table.add_column("From", overflow="fold", ratio=1, min_width=12)
-    for c in result.candidates:
-        how = c.method + (" (deleted)" if c.deleted else "") + f", {c.confidence}"
-        table.add_row(
-            gadgetbridge_form(c.key, redacted),
-            f"{c.field}\n{c.device.mac or '-'}",
-            f"{iso(c.timestamp) or '-'}\n{how}",
-            _where(c.provenance),
-        )
-    return table
+def _candidate(console: Console, candidate: Candidate, redacted: bool) -> None:
+    """One candidate as a block: key, field and MAC; then when, how, and where from."""
+    head = literal(f"{candidate.field}  {candidate.device.mac or '-'}")
+    _key_line(console, gadgetbridge_form(candidate.key, redacted), head)
+    how = candidate.method + (" (deleted)" if candidate.deleted else "")
+    when = f"{iso(candidate.timestamp) or 'no time'} ({candidate.timestamp_source})"
+    _rows(
+        console,
+        [
+            ("When", literal(when)),
+            ("How", literal(f"{how}, confidence {candidate.confidence}")),
+            ("From", _where(candidate.provenance)),
+        ],
+    )
+
+
+def _problems(console: Console, result: ScanResult) -> None:
+    problems = Table(title=f"Problems ({len(result.problems)})", title_justify="left")
+    problems.add_column("Kind", no_wrap=True, style="yellow")
+    problems.add_column("Where", overflow="fold", ratio=1)
+    problems.add_column("What", overflow="fold", ratio=1)
+    for p in result.problems:
+        problems.add_row(literal(p.kind), _where(p.provenance), literal(p.message))
+    console.print(problems)
 
 
 def print_report(
     result: ScanResult, console: Console, show_all: bool = False, redacted: bool = False
 ) -> None:
     if result.devices:
+        for device in result.devices:
+            key = gadgetbridge_form(device.chosen.key, redacted)
+            _key_line(console, key, _device_label(device.device))
         total = len(result.devices)
         for number, device in enumerate(result.devices, 1):
-            console.print(_device_table(number, total, device, redacted))
-        # Also as plain lines: whole keys survive any terminal width and copy-paste cleanly.
-        console.print("[bold]Keys to enter in Gadgetbridge:[/bold]")
-        for device in result.devices:
-            label = device.device.mac or "unknown device"
-            console.print(
-                Text(f"{label}  {gadgetbridge_form(device.chosen.key, redacted)}"), soft_wrap=True
-            )
+            console.print()
+            _details(console, number, total, device, redacted)
         console.print()
         console.print(HINT)
     else:
@@ -85,16 +133,12 @@ def print_report(
         )
     if show_all and result.candidates:
         console.print()
-        console.print(_candidates_table(result, redacted))
+        console.print(Text(f"Every candidate ({len(result.candidates)})", style="bold"))
+        for candidate in result.candidates:
+            _candidate(console, candidate, redacted)
     if result.problems:
         console.print()
-        problems = Table(title=f"Problems ({len(result.problems)})", show_lines=False)
-        problems.add_column("Kind", no_wrap=True, style="yellow")
-        problems.add_column("Where", overflow="fold")
-        problems.add_column("What", overflow="fold")
-        for p in result.problems:
-            problems.add_row(p.kind, _where(p.provenance), p.message)
-        console.print(problems)
+        _problems(console, result)
     console.print(
         f"\n[dim]{result.files_seen} file(s) read, {len(result.candidates)} candidate(s), "
         f"{len(result.devices)} device(s), {len(result.problems)} problem(s).[/dim]"
