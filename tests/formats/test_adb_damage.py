@@ -116,7 +116,7 @@ def test_bare_header_has_no_app_data(tmp_path: Path, data: bytes) -> None:
     path = make(tmp_path, data)
     result = scan_file(path)
     assert [(p.kind, p.message) for p in result.problems] == [("unreadable", NO_APP_DATA)]
-    assert result.inputs_read == 0
+    assert result.inputs_read == 1  # recognised and read: it holds nothing (exit 1, not 2)
 
 
 def test_zero_block_then_data_is_not_an_empty_backup(tmp_path: Path) -> None:
