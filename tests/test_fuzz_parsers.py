@@ -51,7 +51,8 @@ from scanner.formats.sqlite.wal import (
     read_wal,
     roll_back,
 )
-from scanner.formats.tar.container import Tar, repair_pax
+from scanner.formats.tar.container import Tar
+from scanner.formats.tar.reader import repair_pax
 from scanner.formats.xml.extractor import XmlPrefs
 from scanner.formats.zip.container import Zip
 from scanner.pipeline import scan
