@@ -1,4 +1,5 @@
-"""Deterministic SQLite files for the corpus: database images, a WAL and a hot journal.
+"""Deterministic SQLite files for the corpus: database images, a WAL, hot and persisted
+journals.
 
 SQLite itself puts random salts in a WAL and a random nonce in a journal, so builds would
 differ byte for byte. Instead the database is built in memory (``serialize()`` is
@@ -123,3 +124,19 @@ def hot_journal(
         page = before[n - 1]
         out.append(struct.pack(">I", n) + page + struct.pack(">I", _journal_sum(page, nonce)))
     return b"".join(out)
+
+
+def persisted_journal(
+    old: bytes,
+    new: bytes,
+    page_size: int = PAGE_SIZE,
+    nonce: int = 0x0DDBA11,
+    sector: int = 512,
+    earlier: bytes = b"",
+) -> bytes:
+    """The journal a PERSIST-mode commit from ``old`` to ``new`` leaves behind: the records
+    of that transaction with the header zeroed (pager.c zeroJournalHdr writes 28 zero
+    bytes over it; the rest of the header sector is zero padding), then whatever lies past
+    them of ``earlier``, the journal of a longer transaction before it."""
+    current = bytes(28) + hot_journal(old, new, page_size, nonce, sector)[28:]
+    return current + earlier[len(current) :]

@@ -2,7 +2,8 @@
 
 The pipeline hands every file a grouper claims to that grouper, tells it when the walk
 moves on to another file (so it can read the groups of a finished directory) and flushes
-it when the container level ends. It knows nothing else of the format.
+it when the container level ends. It knows nothing else of the format. A file input
+given on its own asks the groupers which files beside it belong to its group.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ class Grouper(ABC):
     @abstractmethod
     def member_kind(cls, head: bytes) -> str | None:
         """What part of a group these first bytes are ("db", "wal"…); None: not ours."""
+
+    @classmethod
+    def companions(cls, name: str, head: bytes) -> tuple[str, ...]:
+        """Names of the files beside a file given on its own (``name``, first bytes
+        ``head``) that its group reads with it, as the format's own software would."""
+        return ()
 
     @abstractmethod
     def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:

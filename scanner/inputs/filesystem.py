@@ -1,5 +1,8 @@
 """Files and folders on the examiner's disk, opened read-only.
 
+A file given on its own comes with the companions its format reads with it (a SQLite
+database with the -journal and -wal beside it), as the format's own software would.
+
 A folder is walked in sorted order, each folder's files before its sub-folders, so a
 database and its ``-wal`` arrive together. Symlink loops and special files (FIFOs,
 sockets, devices) are skipped: reading a FIFO would block the scan forever.
@@ -12,10 +15,11 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from scanner.artifacts import Artifact
+from scanner.artifacts import HEAD_SIZE, Artifact
 from scanner.artifacts.device_paths import storage_member_to_device_path
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded, Unreadable, Unsupported
+from scanner.formats.registry import GROUPERS
 from scanner.inputs.twrp import verify_digests, verify_file
 
 
@@ -45,8 +49,28 @@ def open_input(path: Path, ctx: ScanContext) -> Iterator[Artifact]:
     elif stat.S_ISREG(st.st_mode):
         verify_file(path, ctx)
         yield _file_artifact(path, (str(path),), st, None)
+        yield from _companions(path)
     else:
         raise Unsupported("not a regular file or a folder (FIFO, socket or device)")
+
+
+def _companions(path: Path) -> Iterator[Artifact]:
+    """The files beside a file given on its own that are read with it, as the software
+    that wrote it would (a SQLite database's -journal and -wal): their grouper says which."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(HEAD_SIZE)
+    except OSError:
+        return  # the file itself reports it
+    for grouper in GROUPERS:
+        for name in grouper.companions(path.name, head):
+            companion = path.with_name(name)
+            try:
+                st = companion.stat()
+            except OSError:
+                continue  # none there: the usual case
+            if stat.S_ISREG(st.st_mode):
+                yield _file_artifact(companion, (str(companion),), st, None)
 
 
 def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:

@@ -8,7 +8,9 @@ evidence path would write -shm/-wal files beside it):
 - the main file with the WAL's committed frames applied: what the app last saw; values
   not in the main view (a changed key, a new row) have method "wal";
 - the main file with a hot journal rolled back: the state before the interrupted
-  transaction; values not in the main view have method "journal".
+  transaction; values not in the main view have method "journal". A PERSIST-mode
+  journal (header zeroed after its commit) is rolled back the same way, but what only
+  it holds is older than the main file: "journal" and ``deleted``.
 
 Then the deleted data of the family (``sqlite_deleted``): older WAL frames, freelist
 pages and free space of the main file, free space of the journal's pre-images; each
@@ -96,16 +98,22 @@ class _FamilyReader:
         self.hinted: set[DeviceInfo] = set()
 
     def view(
-        self, artifact: Artifact, image: bytes | bytearray, method: Method, report: ImageReport
+        self,
+        artifact: Artifact,
+        image: bytes | bytearray,
+        method: Method,
+        report: ImageReport,
+        history: bool = False,
     ) -> Iterator[Candidate]:
-        """Candidates of one image; a companion view reports only what the main one lacks."""
+        """Candidates of one image; a companion view reports only what the main one lacks.
+        ``history``: the image is an older state than the main file (``deleted``)."""
         for finding in read_image(image, report):
             self.known.add(finding.slot)
             if method == Method.SQLITE:
                 self.seen.add(finding.identity)
             elif finding.identity in self.seen:
                 continue
-            candidate = finding_candidate(artifact, finding, method)
+            candidate = finding_candidate(artifact, finding, method, deleted=history)
             if candidate is not None:
                 yield candidate
         for hint in report.hints:
@@ -150,21 +158,23 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
     wal_view: tuple[bytearray | None, ImageReport] = (None, ImageReport())
     if family.wal is not None:
 
-        def with_wal(data: bytes) -> bytearray | None:
+        def with_wal(data: bytes) -> tuple[bytearray | None, bool]:
             nonlocal wal
             log = read_wal(data)
             _check_page_size(log.page_size, page_size)
             wal = (data, log)
-            return apply_wal(base, data, log)
+            return apply_wal(base, data, log), False
 
         wal_view = yield from _companion(family.wal, Method.WAL, with_wal, base is not None, reader)
     if family.journal is not None:
 
-        def rolled_back(data: bytes) -> bytearray | None:
+        def rolled_back(data: bytes) -> tuple[bytearray | None, bool]:
             nonlocal journal
-            journal = read_journal(data)
-            _check_page_size(journal.page_size, page_size)
-            return roll_back(base, journal)
+            journal = read_journal(data, page_size)
+            if journal.pages:
+                _check_page_size(journal.page_size, page_size)
+            # A persisted journal's transaction committed: its pre-images are history.
+            return roll_back(base, journal), journal.committed
 
         yield from _companion(family.journal, Method.JOURNAL, rolled_back, base is not None, reader)
     # Deleted data, once every live view has said what it holds.
@@ -207,7 +217,7 @@ def _check_page_size(companion: int, database: int | None) -> None:
 def _companion(
     member: Member,
     method: Method,
-    build: Callable[[bytes], bytearray | None],
+    build: Callable[[bytes], tuple[bytearray | None, bool]],
     has_main: bool,
     reader: _FamilyReader,
 ) -> Generator[Candidate, None, tuple[bytearray | None, ImageReport]]:
@@ -217,7 +227,7 @@ def _companion(
     ctx, chain = reader.ctx, member.artifact.chain
     report = ImageReport()
     try:
-        image = build(member.read_all(ctx.limits.max_sqlite_bytes))
+        image, history = build(member.read_all(ctx.limits.max_sqlite_bytes))
     except ScanError as error:
         ctx.report(error, chain)
         return None, report
@@ -225,7 +235,7 @@ def _companion(
         log.debug("%s: nothing committed to apply", " > ".join(chain))
         return None, report
     try:
-        yield from reader.view(member.artifact, image, method, report)
+        yield from reader.view(member.artifact, image, method, report, history)
     except (ScanError, *SQLITE_ERRORS) as error:
         if not has_main:
             log.debug("%s: no usable image from it alone: %s", " > ".join(chain), error)

@@ -19,7 +19,11 @@ from scanner.artifacts import Artifact, spool
 from scanner.containers.grouped import Grouper, Guard
 from scanner.context import ScanContext
 from scanner.formats.sqlite.extractor import Family, Member, extract_family
-from scanner.formats.sqlite.headers import WAL_MAGICS, valid_page_size
+from scanner.formats.sqlite.headers import (
+    WAL_MAGICS,
+    persisted_journal_sector,
+    valid_page_size,
+)
 from scanner.formats.sqlite.layout import JOURNAL_MAGIC, SQLITE_MAGIC, WAL_FORMAT_VERSION
 
 
@@ -32,7 +36,7 @@ def role(head: bytes) -> str | None:
         if version == WAL_FORMAT_VERSION and valid_page_size(page_size):
             return "wal"
         return None
-    if head.startswith(JOURNAL_MAGIC):
+    if head.startswith(JOURNAL_MAGIC) or persisted_journal_sector(head) is not None:
         return "journal"
     return None
 
@@ -50,6 +54,13 @@ class SqliteFamilies(Grouper):
     @classmethod
     def member_kind(cls, head: bytes) -> str | None:
         return role(head)
+
+    @classmethod
+    def companions(cls, name: str, head: bytes) -> tuple[str, ...]:
+        """sqlite3 opening a database reads the -journal or -wal beside it. Not the -shm:
+        the first connection truncates it and rebuilds it from the WAL (os_unix.c
+        unixLockSharedMemory), so it adds nothing. In a folder's order."""
+        return (f"{name}-journal", f"{name}-wal") if role(head) == "db" else ()
 
     def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:
         base = artifact.path

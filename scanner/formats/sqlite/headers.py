@@ -1,7 +1,8 @@
-"""Checks on SQLite headers, shared by the reader (``wal``, ``extractor``) and the carver.
+"""Checks on SQLite headers, shared by the reader (``wal``, ``family``) and the carver.
 
 Rules follow the SQLite file-format document (fileformat2.html 1.3 "The Database Header",
-4.3 "The WAL File Format") and wal.c walChecksumBytes; the layouts are ``layout``.
+1.6 "B-tree Pages", 4.1 "Rollback Journals", 4.3 "The WAL File Format"), wal.c
+walChecksumBytes and pager.c zeroJournalHdr; the layouts are ``layout``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import struct
 from scanner.formats.sqlite.layout import (
     DATABASE_HEADER,
     DATABASE_HEADER_SIZE,
+    SQLITE_MAGIC,
     WAL_FORMAT_VERSION,
     WAL_HEADER,
     WAL_HEADER_SIZE,
@@ -72,3 +74,49 @@ def wal_header(header: bytes) -> tuple[int, bytes] | None:
     if wal_checksum(header, 0, 24, h.magic == WAL_MAGIC_BE) != (h.checksum1, h.checksum2):
         return None
     return h.page_size, header[16:24]
+
+
+_BTREE_PAGE_TYPES = {2: 12, 5: 12, 10: 8, 13: 8}  # page type flag -> b-tree header size
+_MIN_SECTOR = 512  # pager.c: the journal header fills at least one 512-byte sector
+_ZERO_SECTOR = bytes(_MIN_SECTOR)
+
+
+def persisted_journal_sector(head: bytes) -> int | None:
+    """The sector size of a PERSIST-mode journal whose header was zeroed after a commit.
+
+    pager.c zeroJournalHdr() overwrites the header with zeros (the rest of its sector is
+    zero padding) and leaves the records: ``[page number][page][checksum]`` from the next
+    sector on. The first record must hold page 1 or a b-tree page (fileformat2.html 1.6),
+    so a file that merely starts with zeros is not taken for a journal.
+    """
+    if not head.startswith(_ZERO_SECTOR):  # most files: one comparison
+        return None
+    body = head.lstrip(b"\x00")
+    first = len(head) - len(body)  # the first nonzero byte: inside the first page number
+    if not body or first < _MIN_SECTOR:
+        return None
+    sector = 1 << (first.bit_length() - 1)
+    if first - sector >= 4 or sector > 65536:
+        return None
+    number = int.from_bytes(head[sector : sector + 4], "big")
+    page = head[sector + 4 :]
+    if not 0 < number < 1 << 31:
+        return None
+    if page.startswith(SQLITE_MAGIC):
+        return sector if sqlite_extent(page) is not None else None
+    return sector if _looks_like_btree_page(page) else None
+
+
+def _looks_like_btree_page(page: bytes) -> bool:
+    """The b-tree page header (fileformat2.html 1.6) of a page at the start of ``page``."""
+    size = _BTREE_PAGE_TYPES.get(page[0]) if page else None
+    if size is None or len(page) < size:
+        return False
+    freeblock, cells, content = struct.unpack_from(">HHH", page, 1)
+    content = content or 65536
+    if page[7] > 60 or content < size + 2 * cells:  # at most 60 fragmented bytes
+        return False
+    if freeblock and freeblock < content:  # free blocks lie in the cell content area
+        return False
+    shown = min(cells, (len(page) - size) // 2)  # the pointers the head holds
+    return all(content <= p for p in struct.unpack_from(f">{shown}H", page, size))

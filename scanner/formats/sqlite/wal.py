@@ -13,8 +13,14 @@ from dataclasses import dataclass
 
 from construct import ConstructError
 
+from scanner.artifacts import HEAD_SIZE
 from scanner.errors import Corrupt, Truncated
-from scanner.formats.sqlite.headers import valid_page_size, wal_checksum
+from scanner.formats.sqlite.headers import (
+    persisted_journal_sector,
+    sqlite_extent,
+    valid_page_size,
+    wal_checksum,
+)
 from scanner.formats.sqlite.layout import (
     DATABASE_HEADER,
     DATABASE_HEADER_SIZE,
@@ -262,12 +268,18 @@ class Journal:
     page_size: int
     initial_pages: int  # database size before the interrupted transaction
     pages: dict[int, bytes]  # page number -> its first (original) pre-image
+    committed: bool = False  # PERSIST mode: the transaction committed, its pre-images are history
 
 
-def read_journal(data: bytes) -> Journal:
-    """The valid pre-images of a hot journal; Corrupt if its first header is unusable."""
+def read_journal(data: bytes, page_size: int | None = None) -> Journal:
+    """The valid pre-images of a hot or persisted journal; Corrupt if a hot journal's first
+    header is unusable. ``page_size`` (the database's, if known) is tried first on a
+    persisted journal, whose header no longer says."""
     if len(data) < JOURNAL_HEADER_SIZE:
         raise Truncated(f"only {len(data)} bytes: shorter than the 28-byte journal header")
+    sector = persisted_journal_sector(data[:HEAD_SIZE])
+    if sector is not None:
+        return _read_persisted(data, sector, page_size)
     if not data.startswith(JOURNAL_MAGIC):
         raise Corrupt("not a SQLite rollback journal (wrong magic number)")
     first = JOURNAL_HEADER.parse(data[:JOURNAL_HEADER_SIZE])
@@ -303,6 +315,39 @@ def read_journal(data: bytes) -> Journal:
             offset += record_size
         offset = -(-offset // header.sector_size) * header.sector_size
     return Journal(page_size, first.initial_pages, pages)
+
+
+def _read_persisted(data: bytes, sector: int, hint: int | None) -> Journal:
+    """The pre-images of the last committed transaction of a PERSIST-mode journal.
+
+    Its header (page size, nonce, page count) was zeroed, so the page size is the one
+    under which the records starting at ``sector`` share one checksum nonce and hold a
+    page 1 that gives that page size; the old page count is that page 1's. Records with
+    another nonce after them belong to an earlier transaction and are left alone.
+    """
+    sizes = [size for size in (hint, *(512 << shift for shift in range(8))) if size]
+    for size in dict.fromkeys(sizes):
+        pages = _same_nonce_records(data, sector, size)
+        first = pages.get(1, b"")
+        extent = sqlite_extent(first) if first.startswith(SQLITE_MAGIC) else None
+        if extent is not None and extent[0] == size:
+            return Journal(size, extent[1] or max(pages), pages, committed=True)
+    return Journal(hint or 0, 0, {}, committed=True)
+
+
+def _same_nonce_records(data: bytes, offset: int, page_size: int) -> dict[int, bytes]:
+    pages: dict[int, bytes] = {}
+    nonce: int | None = None
+    record_size = page_size + 8
+    while offset + record_size <= len(data):
+        record = JOURNAL_RECORD.parse(data[offset : offset + record_size], page_size=page_size)
+        own = (record.checksum - journal_checksum(record.data, 0)) & _U32
+        if not 0 < record.page_number < 1 << 31 or own != (nonce if nonce is not None else own):
+            break
+        nonce = own
+        pages.setdefault(record.page_number, record.data)
+        offset += record_size
+    return pages
 
 
 def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
