@@ -11,7 +11,10 @@ import posixpath
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 HEAD_SIZE = 4096  # enough for every magic and text sniff we do
 
@@ -114,10 +117,11 @@ class PrefixedStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
         if self._error is not None:
@@ -125,9 +129,9 @@ class PrefixedStream(io.RawIOBase):
             raise error
         readinto = getattr(self._rest, "readinto", None)
         if readinto is not None:
-            return readinto(buffer)  # type: ignore[no-any-return]
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
+            return readinto(buffer)
+        data = self._rest.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -219,7 +223,7 @@ def spool(
         extra = stream.read(1) if len(data) == size_hint else b""
         if not extra:
             return io.BytesIO(data)
-        stream = io.BufferedReader(PrefixedStream(data + extra, stream))  # type: ignore[assignment]
+        stream = io.BufferedReader(PrefixedStream(data + extra, stream))
     out = tempfile.SpooledTemporaryFile(max_size=memory_cap, prefix="keyscan-")  # noqa: SIM115
     try:
         copied = 0
@@ -235,4 +239,10 @@ def spool(
         out.close()  # the temp file goes with it
         raise
     out.seek(0)
-    return out  # type: ignore[return-value]
+    return as_binary(out)
+
+
+def as_binary(stream: IO[bytes] | io.RawIOBase) -> BinaryIO:
+    """``stream`` as the ``BinaryIO`` that artifacts hand on: a raw stream or a spooled
+    temporary file reads like one, but typeshed does not call it one."""
+    return cast("BinaryIO", stream)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from scanner.artifacts.artifact import as_binary
 from scanner.carving.carved import Allocation, Capture, Carve
 from scanner.carving.engine import fast_engine
 from scanner.formats.sqlite.headers import WAL_MAGICS, sqlite_extent, wal_header
@@ -193,7 +194,9 @@ class Carver:
             return None
         spool = None
         if not self.reread:
-            spool = tempfile.SpooledTemporaryFile(max_size=CAPTURE_MEMORY, prefix="keyscan-")  # noqa: SIM115
+            spool = as_binary(
+                tempfile.SpooledTemporaryFile(max_size=CAPTURE_MEMORY, prefix="keyscan-")  # noqa: SIM115
+            )
         capture = Capture(kind, start, need, spool)
         self._captures.append(capture)
         return capture

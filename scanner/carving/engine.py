@@ -16,7 +16,7 @@ class FastEngine:
     the checks in carving.py decide, so both engines give the same carves (tests run both)."""
 
     def __init__(self) -> None:
-        import hyperscan  # type: ignore[import-not-found]
+        import hyperscan
 
         key = rb"(?:key|token|value)[\\\"':=\t >]{1,16}(?:0x)?[0-9a-f]{32}"
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)

@@ -17,10 +17,10 @@ import io
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.artifacts import Artifact, Origin
-from scanner.artifacts.artifact import is_seekable, read_up_to, sniff
+from scanner.artifacts.artifact import as_binary, is_seekable, read_up_to, sniff
 from scanner.artifacts.text import looks_like_text
 from scanner.carving import carver as carving
 from scanner.carving.carved import Carve
@@ -29,6 +29,9 @@ from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded
 from scanner.formats.ext4.reader import Ext4Map, is_ext4
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 MIN_UNCLAIMED = 64 << 10  # smaller unknown binaries are not worth a pass
 # Inside an archive, unclaimed binaries are mostly app blobs and media; only big ones can
@@ -117,9 +120,10 @@ class _Slice(io.RawIOBase):
     def readall(self) -> bytes:
         return self.read()
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
 
@@ -190,7 +194,7 @@ def _child(artifact: Artifact, carve: Carve, source: _Source, ext4: Ext4Map | No
         reopenable = False
     else:
         runs = carve.runs
-        opener = lambda: _Slice(source, runs)  # type: ignore[return-value]  # noqa: E731
+        opener = lambda: as_binary(_Slice(source, runs))  # noqa: E731
     return artifact.child(
         f"offset 0x{carve.offset:08x} ({detail})",
         opener,

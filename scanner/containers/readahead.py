@@ -28,7 +28,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 _T = TypeVar("_T")
 THREAD_AFTER = 4 << 20  # bytes produced before a thread pays for itself
@@ -39,7 +42,8 @@ _POLL = 0.1  # seconds between a blocked producer's checks for close()
 # 0.25): it waited 0.24 s in all at 100 us, 0.19 s at 20 us, 0.16 s at 10 us; the rest is
 # the scan's long C calls that keep the GIL (bytes.count, copies).
 SWITCH_INTERVAL = 2e-5
-_Item = tuple[bytes, object, "Exception | None"]
+# A chunk, the producer's state just after it, and the error that ended it, if any.
+_Item = tuple[bytes, _T, "Exception | None"]
 
 
 def enabled() -> bool:
@@ -57,7 +61,7 @@ def quick_switching() -> Iterator[None]:
         sys.setswitchinterval(before)
 
 
-def _step(produce: Callable[[], bytes], observe: Callable[[], object]) -> _Item:
+def _step(produce: Callable[[], bytes], observe: Callable[[], _T]) -> _Item[_T]:
     try:
         data = produce()
     except Exception as error:  # handed to the reader, raised there at the same place
@@ -67,8 +71,8 @@ def _step(produce: Callable[[], bytes], observe: Callable[[], object]) -> _Item:
 
 def _work(
     produce: Callable[[], bytes],
-    observe: Callable[[], object],
-    chunks: queue.Queue[_Item],
+    observe: Callable[[], _T],
+    chunks: queue.Queue[_Item[_T]],
     stop: threading.Event,
 ) -> None:
     # Holds no reference to the ReadAhead: dropping the reader closes it, which stops this.
@@ -112,7 +116,7 @@ class ReadAhead(io.RawIOBase, Generic[_T]):
         self._produced = 0
         self._ended = False
         self._error: Exception | None = None
-        self._chunks: queue.Queue[_Item] | None = None
+        self._chunks: queue.Queue[_Item[_T]] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.observed: _T = observe()
@@ -124,12 +128,13 @@ class ReadAhead(io.RawIOBase, Generic[_T]):
     def threaded(self) -> bool:
         return self._thread is not None
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         while not self._chunk:
             if not self._next():
                 return 0
-        n = min(len(buffer), len(self._chunk))
-        buffer[:n] = self._chunk[:n]
+        n = min(len(view), len(self._chunk))
+        view[:n] = self._chunk[:n]
         self._chunk = self._chunk[n:]
         return n
 
@@ -158,7 +163,7 @@ class ReadAhead(io.RawIOBase, Generic[_T]):
             data, observed, error = _step(self._produce, self._observe)
         else:
             data, observed, error = self._chunks.get()
-        self.observed = observed  # type: ignore[assignment]
+        self.observed = observed
         self._produced += len(data)
         if error is not None:
             self._ended, self._error = True, error

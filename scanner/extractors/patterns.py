@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from scanner.vocab.keys import KEY_WORDS
 
@@ -125,7 +125,7 @@ class Re2Engine:
     name = "re2"
 
     def __init__(self) -> None:
-        import re2  # type: ignore[import-not-found]
+        import re2
 
         caseless = re2.Options()
         caseless.case_sensitive = False
@@ -156,7 +156,7 @@ class HyperscanEngine:
     name = "hyperscan"
 
     def __init__(self) -> None:
-        import hyperscan  # type: ignore[import-not-found]
+        import hyperscan
 
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._db.compile(
@@ -203,7 +203,7 @@ class HyperscanEngine:
 
 
 @cache
-def _word_database(words: tuple[bytes, ...]) -> tuple[object, object]:
+def _word_database(words: tuple[bytes, ...]) -> tuple[Any, Any]:
     """A hyperscan database of literal words, any case (compiled once per word list)."""
     import hyperscan
 
@@ -218,7 +218,7 @@ def _word_database(words: tuple[bytes, ...]) -> tuple[object, object]:
 
 
 @cache
-def _hex_database() -> tuple[object, object]:
+def _hex_database() -> tuple[Any, Any]:
     import hyperscan
 
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)

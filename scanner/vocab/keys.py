@@ -144,7 +144,7 @@ def looks_like_model(value: object) -> bool:
 
 
 def is_wearable_model(value: str | None) -> bool:
-    return bool(value) and value.lower().startswith(WEARABLE_MODEL_PREFIXES)  # type: ignore[union-attr]
+    return value is not None and value.lower().startswith(WEARABLE_MODEL_PREFIXES)
 
 
 def epoch_to_datetime(value: object) -> datetime | None:

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
+import construct
 from construct import ConstructError, StreamError
 
 from scanner.artifacts import Artifact, Origin
@@ -99,13 +100,13 @@ def parse_header(prefix: bytes, at_eof: bool) -> AdbHeader:
     return AdbHeader(version, bool(parsed.compressed), aes, parsed.header_size)
 
 
-def _check_aes(fields: object) -> AesParams:
+def _check_aes(fields: construct.Container) -> AesParams:
     params = AesParams(
-        user_salt=fields.user_salt,  # type: ignore[attr-defined]
-        checksum_salt=fields.checksum_salt,  # type: ignore[attr-defined]
-        rounds=fields.rounds,  # type: ignore[attr-defined]
-        user_iv=fields.user_iv,  # type: ignore[attr-defined]
-        master_key_blob=fields.master_key_blob,  # type: ignore[attr-defined]
+        user_salt=fields.user_salt,
+        checksum_salt=fields.checksum_salt,
+        rounds=fields.rounds,
+        user_iv=fields.user_iv,
+        master_key_blob=fields.master_key_blob,
     )
     # AOSP always writes these sizes (PBKDF2_SALT_SIZE 512 bits, one AES block of IV).
     for name, value, size in (
@@ -130,7 +131,7 @@ def open_body(
     prefix: bytes = b"",
     offset: int = 0,
     threaded: bool = False,
-) -> BinaryIO:
+) -> io.BufferedReader:
     """The decoded tar stream of the backup starting at ``prefix`` + ``stream``.
 
     Raises header and password problems; body problems are in ``result.raw.observed`` (a
@@ -179,7 +180,7 @@ def _drain(reader: BinaryIO) -> int:
 
 
 def walk_body(
-    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, origin: Origin | None = None
+    artifact: Artifact, reader: io.BufferedReader, ctx: ScanContext, origin: Origin | None = None
 ) -> Iterator[Artifact]:
     """Yield the tar members of a decoded body, then report how the body ended; closes
     ``reader`` (and the decoding thread behind it) when done."""
@@ -188,9 +189,9 @@ def walk_body(
 
 
 def _members(
-    artifact: Artifact, reader: BinaryIO, ctx: ScanContext, origin: Origin | None
+    artifact: Artifact, reader: io.BufferedReader, ctx: ScanContext, origin: Origin | None
 ) -> Iterator[Artifact]:
-    body = cast("ReadAhead[BodyStatus]", reader.raw)  # type: ignore[attr-defined]
+    body = cast("ReadAhead[BodyStatus]", reader.raw)
     if not any(body.head(TAR_BLOCK)):  # nothing, or an end-of-archive block: no member
         after = _drain(reader)
         if body.observed.failure is not None and body.observed.source_bytes:

@@ -43,7 +43,7 @@ _HEX = re.compile(rb"(?:[0-9A-Fa-f]{2})*")
 Line = NullTerminated(GreedyBytes, term=b"\n")
 
 
-class _Decimal(Adapter):  # type: ignore[misc]
+class _Decimal(Adapter):
     """A line holding a decimal integer (Java ``Integer.parseInt``)."""
 
     def _decode(self, obj: bytes, context: object, path: str) -> int:
@@ -55,7 +55,7 @@ class _Decimal(Adapter):  # type: ignore[misc]
         return str(obj).encode("ascii")
 
 
-class _Hex(Adapter):  # type: ignore[misc]
+class _Hex(Adapter):
     """A line of hex digits (AOSP writes upper case; either case is read)."""
 
     def _decode(self, obj: bytes, context: object, path: str) -> bytes:
@@ -67,7 +67,7 @@ class _Hex(Adapter):  # type: ignore[misc]
         return obj.hex().upper().encode("ascii")
 
 
-class _Ascii(Adapter):  # type: ignore[misc]
+class _Ascii(Adapter):
     """A short printable-ASCII line (the cipher name)."""
 
     def _decode(self, obj: bytes, context: object, path: str) -> str:

@@ -14,7 +14,7 @@ import lzma
 import posixpath
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from scanner.artifacts import Artifact
 from scanner.containers.base import Container
@@ -23,10 +23,16 @@ from scanner.context import Limits, ScanContext
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 from scanner.formats.compressed import inflate
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 _SUFFIXES = (".gz", ".tgz", ".bz2", ".tbz2", ".tbz", ".xz", ".txz", ".zst", ".tzst")
 # Small files may compress far better than max_ratio (an empty database, a log of one
 # repeated line); the ratio only counts once this much came out.
 RATIO_FLOOR = 64 << 20
+# What a decompressor raises for bad data: BadGzipFile, bz2's "Invalid data stream", lzma's
+# "Corrupt input data", the fast inflate libraries' errors.
+_DAMAGE: tuple[type[Exception], ...] = (OSError, zlib.error, lzma.LZMAError, *inflate.ERRORS)
 
 
 def inner_name(artifact: Artifact) -> str:
@@ -88,7 +94,7 @@ class Decompressed(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         self._check()  # once tripped, every later read fails too
         try:
             n = self._ahead.readinto(buffer)
@@ -96,8 +102,7 @@ class Decompressed(io.RawIOBase):
             raise
         except EOFError as error:
             raise Truncated(f"{self._what} ends early: {error}") from error
-        except (OSError, zlib.error, lzma.LZMAError, *inflate.ERRORS) as error:
-            # BadGzipFile, bz2's "Invalid data stream", lzma's "Corrupt input data".
+        except _DAMAGE as error:
             raise Corrupt(f"{self._what} is damaged: {error}") from error
         self.count += n
         self._check()
@@ -145,7 +150,7 @@ class _Compressed(Container):
         )
         source = _CountingReader(stream)
         raw = Decompressed(
-            self.decompress(source),  # type: ignore[arg-type]
+            self.decompress(cast("BinaryIO", source)),  # the decompressors only read()
             source,
             ctx.limits,
             f"{self.name} stream {name}",

@@ -84,14 +84,14 @@ class GzipChunks:
                     self._input = memoryview(self._source.read(CHUNK))
                     if not self._input:
                         if rest := inflater.flush():  # isal may hold decoded bytes back
-                            return rest  # type: ignore[no-any-return]
+                            return rest
                         raise EOFError("the data stops before the end-of-stream marker")
                 # All of it: decoding stops at max_length and keeps the rest as
                 # unconsumed_tail, a copy, so a compressed chunk is copied about once.
                 data = inflater.decompress(self._input, self._limit)
                 self._input = memoryview(b"")
             if data:
-                return data  # type: ignore[no-any-return]
+                return data
         return b""
 
     def _next_member(self, rest: bytes) -> None:

@@ -142,7 +142,7 @@ class _ZstdChunks:
             raise Corrupt(f"zstd stream is damaged: {error}") from error
         if not data and not self._frames.lost and not self._frames.between_frames:
             raise Truncated("zstd stream ends inside a frame")
-        return data  # type: ignore[no-any-return]
+        return data
 
 
 class Zstd(_Compressed):

@@ -24,7 +24,7 @@ SUPPORTED_VERSION = 2
 PLAIN, ENCRYPTED, PLAIN_USER, ENCRYPTED_USER = 0, 1, 20, 21
 
 
-class _Utf8(Adapter):  # type: ignore[misc]
+class _Utf8(Adapter):
     """A UTF-8 text line (the reader decodes lines as UTF-8)."""
 
     def _decode(self, obj: bytes, context: object, path: str) -> str:

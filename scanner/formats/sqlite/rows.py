@@ -188,6 +188,8 @@ def _row_findings(
             )  # fmt: skip
             continue
         for hit in walk_json(parsed, outer=context.device):
+            moment: datetime | None
+            source: str | None
             if hit.timestamp is not None:
                 moment, source = hit.timestamp, f"row column {column} JSON {hit.timestamp_field}"
             else:

@@ -205,8 +205,10 @@ def _candidates(
         return
     lowered = value.lower()
     if "key" in lowered or "token" in lowered:  # a log line kept as a preference
-        for hit in keys_in_text(value.encode("utf-8", "replace")):
-            device = hit.device.merged(context.device)
-            found = candidate(hit.key, hit.field, where, device, hit.wearable_context)
+        for text_hit in keys_in_text(value.encode("utf-8", "replace")):
+            device = text_hit.device.merged(context.device)
+            found = candidate(
+                text_hit.key, text_hit.field, where, device, text_hit.wearable_context
+            )
             if found is not None:
                 yield found

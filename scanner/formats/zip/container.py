@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime, timezone
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyzipper
 
@@ -35,6 +35,9 @@ from scanner.errors import (
 )
 from scanner.formats.tar.container import member_device_path
 from scanner.passwords import Password
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _RATIO_FLOOR = 1 << 20  # small members may compress very well; bombs are large
@@ -79,9 +82,10 @@ class _MemberStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer)
         try:
-            data = self._handle.read(len(buffer))
+            data = self._handle.read(len(view))
         except EOFError as error:
             raise Truncated(f"zip member {self._name} ends early") from error
         except (*_BAD_ZIP, zlib.error, OSError, lzma.LZMAError) as error:
@@ -91,7 +95,7 @@ class _MemberStream(io.RawIOBase):
         if self._count > self._limit:
             raise LimitExceeded(f"zip member {self._name} is larger than {self._limit:,} bytes")
         self._charge(len(data))
-        buffer[: len(data)] = data
+        view[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
