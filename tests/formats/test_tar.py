@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import tarfile
+from pathlib import Path
 
 import pytest
 
-from corpus.samples import archives
+from corpus.samples import archives, twrp
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext
+from scanner.context import Limits, ScanContext, ScanOptions
+from scanner.errors import InputBudgetExceeded
 from scanner.formats.tar.container import Tar
+from scanner.pipeline import scan
 
 MTIME = 1709294400
 
@@ -189,3 +192,106 @@ def test_sparse_members_of_every_gnu_format(build: object) -> None:
     assert got["logs/sparse.log"][0] == bytes(EXPECTED)
     assert got["after.log"][0] == b"next\n"
     assert got == _reference(data)
+
+
+# --- sparse members as an attack (issue 16 item 4) ---------------------------------------
+
+GiB = 1 << 30
+
+
+def _one_hole(name: str, hole: int, build: str) -> bytes:
+    """A member of a few bytes of data after a hole of ``hole`` bytes."""
+    tail = b"after the hole\n"
+    if build == "old":
+        header = bytearray(_info(name).tobuf(tarfile.GNU_FORMAT))
+        header[124:136] = b"%011o\0" % len(tail)
+        header[156:157] = tarfile.GNUTYPE_SPARSE
+        # Past 8 GiB, GNU tar writes numbers in base 256.
+        header[386:410] = _base_256(hole) + b"%011o\0" % len(tail)
+        header = bytearray(_with_field(bytes(header), 483, _base_256(hole + len(tail))))
+        return bytes(header) + tail.ljust(512, b"\0")
+    records = [
+        ("GNU.sparse.size", str(hole + len(tail))),
+        ("GNU.sparse.map", f"{hole},{len(tail)}"),
+        ("GNU.sparse.name", name),
+    ]
+    return _pax(records) + _file("GNUSparseFile.0/x", tail)
+
+
+def _base_256(value: int) -> bytes:
+    return b"\x80" + value.to_bytes(11, "big")
+
+
+def _read_capped(data: bytes, ctx: ScanContext, cap: int) -> dict[str, int]:
+    """Bytes read from each member, stopping the test (not hanging it) past ``cap`` in all."""
+    stream = io.BufferedReader(_ForwardOnly(data))
+    top = Artifact(chain=("x.tar",), opener=lambda: stream)
+    total = 0
+    got = {}
+    for member in Tar().walk(top, stream, ctx):  # type: ignore[arg-type]
+        with member.open() as handle:
+            count = 0
+            while piece := handle.read(1 << 20):
+                count += len(piece)
+                total += len(piece)
+                assert total <= cap, f"{member.chain[-1]}: more than {cap:,} bytes made"
+            got[member.chain[-1]] = count
+    return got
+
+
+@pytest.mark.parametrize("build", ["old", "pax"])
+def test_sparse_holes_out_of_proportion_are_a_limit(build: str) -> None:
+    """4 members of 15 bytes of data after 60 GiB holes (a 22 KB tar that made 240 GiB of
+    zeros): each is a limit problem, not read; the member after them is."""
+    mac, key = archives.device("after-holes")
+    holes = b"".join(_one_hole(f"logs/hole{n}.log", 60 * GiB, build) for n in range(4))
+    data = holes + archives.tar_bytes([("logs/a.log", twrp.device_log(mac, key).encode())])
+    assert len(data) < 22_000
+    ctx = ScanContext()
+    got = _read_capped(data, ctx, cap=64 << 20)
+    assert list(got) == ["logs/a.log"]
+    assert [(p.kind, p.provenance) for p in ctx.problems] == [
+        ("limit", ("x.tar", f"logs/hole{n}.log")) for n in range(4)
+    ]
+    assert ctx.problems[0].message == (
+        "sparse member declares 64,424,509,455 bytes for 15 bytes of data, "
+        "over the 200:1 limit; skipped"
+    )
+
+
+def test_sparse_attack_in_a_scan(tmp_path: Path) -> None:
+    mac, key = archives.device("after-holes")
+    holes = b"".join(_one_hole(f"logs/hole{n}.log", 60 * GiB, "old") for n in range(4))
+    path = tmp_path / "holes.tar"
+    path.write_bytes(
+        holes + archives.tar_bytes([("logs/a.log", twrp.device_log(mac, key).encode())])
+    )
+    result = scan([path])
+    assert [p.kind for p in result.problems] == ["limit"] * 4
+    assert [c.provenance[1] for c in result.candidates if c.key == key] == ["logs/a.log"]
+
+
+def test_a_sparse_map_that_goes_back_costs_that_member_only() -> None:
+    bad = _pax(
+        [
+            ("GNU.sparse.size", "9000"),
+            ("GNU.sparse.map", "5000,10,100,5"),
+            ("GNU.sparse.name", "bad"),
+        ]
+    ) + _file("GNUSparseFile.0/bad", b"x" * 15)
+    data = bad + archives.tar_bytes([("after.log", b"next\n")])
+    ctx = ScanContext()
+    assert _walk(data, ctx) == {"after.log": (b"next\n", float(archives.epoch(2024, 2, 28)))}
+    assert [(p.kind, p.provenance) for p in ctx.problems] == [("corrupt", ("x.tar", "bad"))]
+
+
+def test_sparse_holes_count_against_the_expansion_budget() -> None:
+    """Holes in proportion to the data are made (as zeros), and charged as expanded bytes."""
+    data = _one_hole("logs/hole.log", 100 << 20, "pax") + bytes(1024)
+    ctx = ScanContext()
+    got = _read_capped(data, ctx, cap=128 << 20)
+    assert got == {"logs/hole.log": (100 << 20) + 15}
+    assert ctx.expanded == 100 << 20
+    small = ScanContext(ScanOptions(limits=Limits(max_total_bytes=50 << 20)))
+    with pytest.raises(InputBudgetExceeded):
+        _read_capped(data, small, cap=128 << 20)

@@ -33,6 +33,7 @@ from scanner.formats.tar.sparse import SparseData, checked_map
 # a path at 4 KiB; a record claiming more is hostile or broken.
 MAX_HEADER_BYTES = 8 << 20
 _SKIP_CHUNK = 256 * 1024  # a skipped member is read in bounded pieces
+RATIO_FLOOR = 1 << 20  # holes up to max_ratio times this are made whatever the data
 
 
 def is_tar_header(block: bytes) -> bool:
@@ -203,6 +204,7 @@ class Tar(Container):
                 mtime_source="tar member mtime",
                 device_path=member_device_path(member.name),
                 reopenable=False,
+                charged=member.sparse is not None,  # its holes count against the budget
             )
 
     @staticmethod
@@ -232,5 +234,15 @@ class Tar(Container):
             except ScanError as error:
                 ctx.report(error, where)
                 return None
-            stream = SparseData(source, pieces, member.size, lambda count: None)
+            held = sum(length for _, length in pieces)
+            if member.size > max(held, RATIO_FLOOR) * ctx.limits.max_ratio:
+                ctx.report(
+                    LimitExceeded(
+                        f"sparse member declares {member.size:,} bytes for {held:,} bytes "
+                        f"of data, over the {ctx.limits.max_ratio}:1 limit; skipped"
+                    ),
+                    where,
+                )
+                return None
+            stream = SparseData(source, pieces, member.size, ctx.charge)  # holes are made
         return lambda: stream  # type: ignore[return-value]
