@@ -57,6 +57,7 @@ class Capture:
         self.label = ""
         self.note: str | None = None
         self.frames, self.frame_size, self.salts = 0, 0, b""  # WAL: frames with its salts
+        self.order = 0  # how many captures the carver opened before this one
 
     def feed(self, buf: bytearray, delta: int, hi: int, cap: int, alloc: Allocation | None) -> None:
         """Take what ``buf`` holds of this capture (``buf`` index + delta = offset)."""

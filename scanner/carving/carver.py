@@ -22,6 +22,7 @@ five times faster on text full of digests); the checks that decide are the same.
 
 from __future__ import annotations
 
+import heapq
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -50,7 +51,7 @@ MAX_FRAGMENT = 64 << 10  # overlapping fragments merge up to this size
 MARGIN = REACH + 512  # context kept before and after the part of a chunk searched
 WAL_ALIGN = 512
 UNKNOWN_DB_BYTES = 16 << 20  # carved for a header whose page count is not valid
-MAX_OPEN = 16  # databases / WALs being carved at once
+MAX_OPEN = 16  # databases / WALs overlapping at one offset, at most
 CAPTURE_MEMORY = 8 << 20  # of each, kept in memory (then a temp file) when not re-readable
 
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
@@ -107,7 +108,10 @@ class Carver:
         self.allocation, self.chunk_size = allocation, chunk_size
         self.notes: list[str] = []  # limits met, for the container to report
         self._done = 0  # offsets below this were searched
-        self._captures: list[Capture] = []
+        self._captures: list[Capture] = []  # still taking bytes
+        self._finished: list[Capture] = []  # taken whole in this window, not yet handed out
+        self._ends: list[int] = []  # heap: where finished captures end (for the overlap bound)
+        self._opened = 0  # captures opened so far
         self._wals: list[Capture] = []  # WALs carved lately: their frames hold page copies
         self._pending: _Fragment | None = None
         self._out: list[Carve] = []
@@ -135,7 +139,7 @@ class Carver:
                     spare[keep - tail : keep] = buf[start:hi]
                     buffers.reverse()
         finally:
-            for capture in self._captures:
+            for capture in self._captures + self._finished:
                 if capture.spool is not None:
                     capture.spool.close()
 
@@ -178,16 +182,37 @@ class Carver:
                 capture.closed, capture.need = True, capture.got
             if capture.done:
                 self._captures.remove(capture)
-                if capture.got >= DATABASE_HEADER_SIZE and capture.label:
-                    self._out.append(capture.carve())
-                elif capture.spool is not None:
-                    capture.spool.close()
+                self._finished.append(capture)
+                heapq.heappush(self._ends, capture.start + capture.got)
+        finished, self._finished = self._finished, []
+        for capture in sorted(finished, key=lambda c: c.order):  # in the order they were found
+            self._hand_out(capture)
         self._wals = [w for w in self._wals if not w.done or w.start + w.need > self._done]
         out, self._out = self._out, []
         yield from out
 
+    def _hand_out(self, capture: Capture) -> None:
+        if capture.got >= DATABASE_HEADER_SIZE and capture.label:
+            self._out.append(capture.carve())
+        elif capture.spool is not None:
+            capture.spool.close()
+
+    def _finish_if_done(self, capture: Capture) -> None:
+        """A capture the window held whole stops counting as open: packed databases are
+        each taken whole as they are found, however many a window holds."""
+        if capture.done:
+            self._captures.remove(capture)
+            self._finished.append(capture)
+            heapq.heappush(self._ends, capture.start + capture.got)
+
+    def _overlapping(self, start: int) -> int:
+        """Captures that hold ``start``: the open ones, and finished ones ending past it."""
+        while self._ends and self._ends[0] <= start:
+            heapq.heappop(self._ends)
+        return len(self._captures) + len(self._ends)
+
     def _open(self, kind: str, start: int, need: int) -> Capture | None:
-        if len(self._captures) >= MAX_OPEN:
+        if self._overlapping(start) >= MAX_OPEN:
             self.notes.append(
                 f"more than {MAX_OPEN} databases overlap at offset 0x{start:08x}: not carved"
             )
@@ -198,6 +223,7 @@ class Carver:
                 tempfile.SpooledTemporaryFile(max_size=CAPTURE_MEMORY, prefix="keyscan-")  # noqa: SIM115
             )
         capture = Capture(kind, start, need, spool)
+        capture.order, self._opened = self._opened, self._opened + 1
         self._captures.append(capture)
         return capture
 
@@ -242,6 +268,7 @@ class Carver:
             capture.salts = salts
             capture.feed(buf, delta, hi, self.max_bytes, None)
             self._wals.append(capture)
+            self._finish_if_done(capture)
 
     def _page_one_copy(self, buf: bytearray, lo: int, i: int, delta: int) -> bool:
         """A database header that is page 1 inside a WAL frame or a journal record."""
@@ -274,6 +301,7 @@ class Carver:
                 status = self.allocation.status(i + delta)
                 capture.status = None if status == "unknown" else status
             capture.feed(buf, delta, hi, self.max_bytes, self.allocation)
+            self._finish_if_done(capture)
 
     def _text_hits(
         self, buf: bytearray, lo: int, first: int, ready: int, hi: int, delta: int, eof: bool

@@ -339,3 +339,69 @@ def test_ext4_is_detected_by_its_superblock(samples: tuple[Path, dict[str, Expec
     assert RawImage.detect(head, Artifact(chain=("x",), opener=io.BytesIO))
     blob = (root / "raw_image/mmcblk0p42.bin").read_bytes()[:4096]
     assert not RawImage.detect(blob, Artifact(chain=("x",), opener=io.BytesIO))
+
+
+# --- how many databases one search chunk may hold -----------------------------------------
+
+
+def _small_database(index: int) -> bytes:
+    """A one-table database of 2 pages of 512 bytes, with its own band and key."""
+    db = Database("CREATE TABLE DEVICE (MAC TEXT, AUTHKEY TEXT);", page_size=512)
+    db.run(
+        "INSERT INTO DEVICE VALUES (?, ?)",
+        [(fake_mac(f"packed-{index}"), fake_key(f"packed-{index}"))],
+    )
+    image = db.image()
+    db.close()
+    return image
+
+
+@pytest.mark.parametrize("forward_only", [False, True])
+def test_tightly_packed_databases_are_all_carved(tmp_path: Path, forward_only: bool) -> None:
+    """Far more than 16 small databases back to back in one 8 MiB search chunk: every
+    one is carved (none overlaps another), and no limit is met."""
+    count = 300
+    noise = bytes((n * 7919 + 13) % 251 for n in range(4096))
+    data = bytearray(noise)
+    starts = []
+    for index in range(count):
+        starts.append(len(data))
+        data += _small_database(index)
+    data += noise * 20  # an unknown blob of at least 64 KiB
+    path = tmp_path / "packed.bin"
+    path.write_bytes(gzip.compress(bytes(data), mtime=0) if forward_only else bytes(data))
+    result, _ = _scan(path)
+    assert len(starts) == count and len(data) < carving.CHUNK_SIZE
+    assert {(c.key, c.method, c.provenance[-2]) for c in result.candidates} == {
+        (fake_key(f"packed-{i}"), "carve", f"offset 0x{start:08x} (carved sqlite, 2 pages)")
+        for i, start in enumerate(starts)
+    }
+    assert result.problems == []
+
+
+def test_databases_that_overlap_past_the_bound_are_a_limit_problem(tmp_path: Path) -> None:
+    """Headers 1 KiB apart that each claim 1000 pages: they really overlap, and the
+    seventeenth onwards is a ``limit`` problem, never skipped in silence. (The image
+    ends long before 1000 pages: each carved one is also ``truncated``.)"""
+    image = _small_database(0)
+    claims = image[:28] + (1000).to_bytes(4, "big") + image[32:]  # page count, still valid
+    noise = bytes((n * 7919 + 13) % 251 for n in range(70_000))
+    data = noise[:4096] + b"".join(claims[:1024] for _ in range(20)) + noise
+    path = tmp_path / "overlap.bin"
+    path.write_bytes(data)
+    result, seen = _scan(path)
+    carved = [chain[-1] for chain, kind, origin in seen if origin.carved]
+    assert carved == [
+        f"offset 0x{4096 + 1024 * i:08x} (carved sqlite, 1000 pages)" for i in range(16)
+    ]
+    limits = [(p.kind, p.provenance, p.message) for p in result.problems if p.kind == "limit"]
+    assert limits == [
+        ("limit", (str(path),),
+         f"more than 16 databases overlap at offset 0x{4096 + 1024 * 16:08x}: not carved"),
+        ("limit", (str(path),),
+         f"more than 16 databases overlap at offset 0x{4096 + 1024 * 17:08x}: not carved"),
+        ("limit", (str(path),),
+         f"more than 16 databases overlap at offset 0x{4096 + 1024 * 18:08x}: not carved"),
+        ("limit", (str(path),),
+         f"more than 16 databases overlap at offset 0x{4096 + 1024 * 19:08x}: not carved"),
+    ]  # fmt: skip
