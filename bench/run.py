@@ -259,7 +259,7 @@ def engines(mib: int) -> None:
     from scanner.extractors.patterns import available
     from scanner.formats.compressed import inflate
     from scanner.formats.logs.extractor import scan_lines
-    from scanner.vocab.keys import KEY_FIELD_PATTERN
+    from scanner.vocab.keys import vocabulary
 
     data = b"".join(inputs.text_stream(mib * MiB))
     blocks = [data[i : i + MiB] for i in range(0, len(data), MiB)]
@@ -287,7 +287,7 @@ def engines(mib: int) -> None:
 
         timed(f"bare inflate ({name}), MiB out", inflate_all)
     key = re.compile(
-        rb"(?<![A-Za-z0-9_])(" + KEY_FIELD_PATTERN.encode() + rb")[\\\"':=\t >]{1,16}"
+        rb"(?<![A-Za-z0-9_])(" + vocabulary().pattern.encode() + rb")[\\\"':=\t >]{1,16}"
         rb"(?:0[xX])?([0-9a-fA-F]{32})(?![0-9a-fA-F])",
         re.IGNORECASE,
     )

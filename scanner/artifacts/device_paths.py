@@ -9,18 +9,7 @@ from __future__ import annotations
 
 import re
 
-# Vendor apps whose data holds wearable keys (where-keys-live.md, "Apps and their packages").
-WEARABLE_APPS: frozenset[str] = frozenset(
-    {
-        "com.xiaomi.hm.health",  # Zepp Life, formerly Mi Fit
-        "com.huami.watch.hmwatchmanager",  # Zepp, formerly Amazfit
-        "com.xiaomi.wearable",  # Mi Fitness, formerly Xiaomi Wear
-        "com.mi.health",  # Mi Health
-        "nodomain.freeyourgadget.gadgetbridge",
-    }
-)
-# Apps known to hold 32-hex look-alikes (Mi Home device tokens): never a wearable key.
-LOOKALIKE_APPS: frozenset[str] = frozenset({"com.xiaomi.smarthome"})
+from scanner.vocab.keys import LOOKALIKE_APPS, WEARABLE_APPS
 
 _PACKAGE = r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+"
 # Path prefixes after which the next segment is a package name.

@@ -40,7 +40,7 @@ from scanner.formats.sqlite.layout import (
     WAL_FRAME_HEADER_SIZE,
     WAL_HEADER_SIZE,
 )
-from scanner.vocab.keys import KEY_FIELD_PATTERN
+from scanner.vocab.keys import vocabulary
 
 CHUNK_SIZE = 8 << 20  # bytes searched at a time (tests shrink it to put anchors on borders)
 PIECE = 16 << 10  # bytes asked of a forward-only source at a time (lost at a cut)
@@ -59,13 +59,6 @@ _HEX_BYTES = frozenset(_HEX_DIGITS)
 _HEX_CLASS = bytes(0x68 if b in _HEX_BYTES else 0x2E for b in range(256))  # "h" or "."
 _RUN8 = b"h" * 8  # 8 samples 4 apart: a hex run of at least 29 digits
 _HEX_TAIL = re.compile(rb"[0-9A-Fa-f]*")
-_FIELD = re.compile(KEY_FIELD_PATTERN.encode(), re.IGNORECASE)
-# Read backwards from the value: separators as log.py's _KEY allows them, then a key field
-# name ("authKey=…", "auth_key": "…", <string name="authkey">0x…) or "value" (Gadgetbridge's
-# {"authkey": {"type": "String", "value": "0x…"}}, with a field name shortly before).
-_SEPARATORS_REV = rb"\A(?:[xX]0)?[\\\"':=\t >]{1,16}"
-_NAMED_REV = re.compile(_SEPARATORS_REV + rb"(?:yek[_-]?htua|yek[_-]?tpyrcne|nekot)", re.I)
-_VALUE_REV = re.compile(_SEPARATORS_REV + rb"eulav", re.I)
 # Bytes never seen in UTF-8 text: C0 controls but \t \n \r, DEL, and bytes no UTF-8 uses.
 _BINARY = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\xc0\xc1\xf5-\xff]")
 _PAGE1_RECORD = b"\x00\x00\x00\x01"  # a journal record of page 1 starts so
@@ -320,7 +313,7 @@ class Carver:
                 continue
             # A run: logs are full of digests, so a field name must end close before it.
             near = buf[i - NEAR if i - NEAR > lo else lo : i].lower()
-            if b"key" in near or b"token" in near or b"value" in near:
+            if any(word in near for word in vocabulary().carving_words):
                 end = self._text_hit(buf, lo, first, i, hi, delta, eof)
                 j = samples.find(_RUN8, max(j + 8, (end - at + 3) // 4))
             else:
@@ -340,9 +333,14 @@ class Carver:
         pending = self._pending
         if end - start != 32 or (pending is not None and start + delta < pending.end):
             return end  # not a key's length, or already inside the last fragment
+        # Read backwards from the value: separators, then a key field name ("authKey=…",
+        # "auth_key": "…", <string name="authkey">0x…) or Gadgetbridge's wrapper "value"
+        # with a field name shortly before.
+        vocab = vocabulary()
         before = buf[max(lo, start - 40) : start][::-1]
-        if not _NAMED_REV.match(before) and not (
-            _VALUE_REV.match(before) and _FIELD.search(buf, max(lo, start - GATE), start)
+        if not vocab.named_reversed.match(before) and not (
+            vocab.wrapped_reversed.match(before)
+            and vocab.name_regex.search(buf, max(lo, start - GATE), start)
         ):
             return end  # a bare 32-hex value (digest, id): never a candidate
         low = _text_start(buf, lo, start, delta)
@@ -357,7 +355,7 @@ class Carver:
             newline = buf.find(b"\n", low, start)
             if low < boundary <= newline:
                 low = boundary
-            if not _FIELD.search(buf, max(low, start - GATE), start):
+            if not vocab.name_regex.search(buf, max(low, start - GATE), start):
                 return end
         self._add_fragment(buf, low, high, start + delta, delta)
         return end

@@ -9,16 +9,18 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from scanner.vocab.keys import Vocabulary, vocabulary
+
 
 class FastEngine:
     """Hyperscan (the optional ``fast`` extra, as for logs): every anchor in one pass, about
     five times the pure-Python search on text full of digests. It only proposes places;
     the checks in carving.py decide, so both engines give the same carves (tests run both)."""
 
-    def __init__(self) -> None:
+    def __init__(self, vocab: Vocabulary) -> None:
         import hyperscan
 
-        key = rb"(?:key|token|value)[\\\"':=\t >]{1,16}(?:0x)?[0-9a-f]{32}"
+        key = vocab.carving_loose
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._db.compile(
             expressions=[rb"\x37\x7f\x06[\x82\x83]\x00\x2d\xe2\x18", rb"SQLite format 3\x00", key],
@@ -39,12 +41,16 @@ class FastEngine:
         return found
 
 
-@cache
 def fast_engine() -> FastEngine | None:
     """Hyperscan when it loads, unless ``KEYSCAN_PATTERN_ENGINE`` asks for another engine."""
+    return _fast_engine(vocabulary())
+
+
+@cache
+def _fast_engine(vocab: Vocabulary) -> FastEngine | None:  # one per vocabulary: tests swap it
     if os.environ.get("KEYSCAN_PATTERN_ENGINE", "hyperscan").strip().lower() != "hyperscan":
         return None
     try:
-        return FastEngine()
+        return FastEngine(vocab)
     except Exception:  # not installed, or a wheel that does not load on this CPU
         return None

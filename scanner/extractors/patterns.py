@@ -5,9 +5,9 @@ matter; only those lines go through the exact (Python ``re``) rules of ``text_ke
 and ``tool_output``. An engine therefore only has to find a *superset* of the lines that
 matter, and every engine gives the same candidates. It reports, for one block:
 
-- the end offsets of loose key matches: a name ending in ``key`` or ``token``, 1-16
-  separator bytes, then 32 hex, any case. Every match of ``text_keys._KEY`` contains one, and
-  none crosses a line end;
+- the end offsets of loose key matches (``Vocabulary.loose``: a key field name's last
+  word, 1-16 separator bytes, then 32 hex, any case). Every match of
+  ``Vocabulary.text_key`` contains one, and none crosses a line end;
 - the start offsets (after the block's first line) of lines that may begin huami-token
   output: first byte (after leading blanks) ``|``, ``+``, ``\\xe2`` (box drawing) or the
   word ``Device``. Other lines are no-ops for ``ToolOutput`` while it is inactive.
@@ -26,13 +26,10 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any, Protocol
 
-from scanner.vocab.keys import KEY_WORDS
+from scanner.vocab.keys import HEX32, Vocabulary, vocabulary
 
-# Loose forms of text_keys._KEY (no look-arounds: neither hyperscan nor RE2 has them).
-_SEP_HEX = rb"[\\\"':=\t >]{1,16}(?:0[xX])?[0-9a-fA-F]{32}"
-KEY_LOOSE = rb"(?:" + b"|".join(KEY_WORDS) + rb")" + _SEP_HEX  # compiled without case
 TOOL_LINE = rb"\n(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])"
-HEX_RUN = rb"[0-9a-fA-F]{32}"  # where a carved key may be (sqlite_carve.ANCHOR)
+HEX_RUN = HEX32  # where a carved key may be (sqlite_carve.ANCHOR)
 _MAX_HEX_ENDS = 20_000  # past this many, a hex-heavy file: callers look page by page
 # The same at the very start of a block (every block starts at a line start).
 TOOL_AT_START = re.compile(rb"(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])")
@@ -78,7 +75,7 @@ def _count_lowered(data: bytes | bytearray, words: tuple[bytes, ...]) -> list[in
 
 def _line_pieces(block: bytes) -> Iterator[tuple[int, bytes]]:
     """(offset, piece) of about ``PIECE`` bytes, each but the first starting at a line end:
-    no match of ``KEY_LOOSE`` or ``TOOL_LINE`` holds a line end after its first byte, so
+    no match of ``Vocabulary.loose`` or ``TOOL_LINE`` holds a line end after its first byte, so
     none crosses a cut."""
     start, size = 0, len(block)
     while start < size:
@@ -96,12 +93,12 @@ class PythonEngine:
     pattern and 3.1 with ``re.IGNORECASE``)."""
 
     name = "python"
-    # A match holds its name, then only separators, "0x" and hex digits: no other name
-    # starts inside it, so the non-overlapping matches are all the matches.
-    _keys = tuple(
-        re.compile(re.escape(word) + _SEP_HEX.lower()) for word in KEY_WORDS
-    )  # applied to the lowered block
     _tool = re.compile(TOOL_LINE)
+
+    def __init__(self) -> None:
+        # A match holds its name, then only separators, "0x" and hex digits: no other name
+        # starts inside it, so the non-overlapping matches are all the matches.
+        self._keys = vocabulary().loose_by_ending  # applied to the lowered block
 
     def scan(self, block: bytes) -> tuple[list[int], list[int]]:
         ends: list[int] = []
@@ -132,7 +129,7 @@ class Re2Engine:
         caseless.encoding = re2.Options.Encoding.LATIN1  # bytes, not UTF-8
         exact = re2.Options()
         exact.encoding = re2.Options.Encoding.LATIN1
-        self._key = re2.compile(KEY_LOOSE, caseless)
+        self._key = re2.compile(vocabulary().loose, caseless)
         self._tool = re2.compile(TOOL_LINE, exact)
 
     def scan(self, block: bytes) -> tuple[list[int], list[int]]:
@@ -160,7 +157,7 @@ class HyperscanEngine:
 
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._db.compile(
-            expressions=[KEY_LOOSE, TOOL_LINE],
+            expressions=[vocabulary().loose, TOOL_LINE],
             ids=[0, 1],
             elements=2,
             flags=[hyperscan.HS_FLAG_CASELESS, 0],
@@ -244,9 +241,13 @@ def available() -> dict[str, Engine]:
     return found
 
 
-@cache
 def default_engine() -> Engine:
     """The fastest engine that loads (or the one ``KEYSCAN_PATTERN_ENGINE`` names)."""
+    return _default_engine(vocabulary())
+
+
+@cache
+def _default_engine(vocab: Vocabulary) -> Engine:  # one per vocabulary: tests swap it
     wanted = os.environ.get("KEYSCAN_PATTERN_ENGINE", "").strip().lower()
     order = [wanted] if wanted in ENGINES else list(ENGINES)
     for name in [*order, "python"]:
@@ -259,7 +260,6 @@ def default_engine() -> Engine:
 
 __all__ = [
     "ENGINES",
-    "KEY_LOOSE",
     "TOOL_AT_START",
     "TOOL_LINE",
     "Engine",

@@ -14,22 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scanner.model import DeviceInfo
-from scanner.vocab.keys import (
-    KEY_FIELD_PATTERN,
-    is_weak_field,
-    is_wearable_model,
-    looks_like_model,
-    normalise_key,
-    normalise_mac,
-)
+from scanner.vocab.keys import is_weak_field, is_wearable_model, vocabulary
+from scanner.vocab.values import looks_like_model, normalise_key, normalise_mac
 
-# A key field name, separators (JSON quotes, escaped quotes, =, :, the > of an XML tag),
-# then exactly 32 hex that are not part of a longer hex run.
-_KEY = re.compile(
-    rb"(?<![A-Za-z0-9_])(" + KEY_FIELD_PATTERN.encode() + rb")[\\\"':=\t >]{1,16}"
-    rb"(?:0[xX])?([0-9a-fA-F]{32})(?![0-9a-fA-F])",
-    re.IGNORECASE,
-)
 # MAC not inside a longer colon-hex run; "mac:C8:..." still counts (the "c" belongs to a word).
 _MAC = re.compile(
     rb"(?<![0-9A-Za-z])(?<!(?<![0-9A-Za-z])[0-9A-Fa-f]{2}[:-])"
@@ -149,7 +136,7 @@ def keys_in_text(text: bytes, start_after: int = 0, end_before: int | None = Non
     """
     matches = [
         m
-        for m in _KEY.finditer(text)
+        for m in vocabulary().text_key.finditer(text)
         if m.end() > start_after and (end_before is None or m.end() <= end_before)
     ]
     if not matches:

@@ -1,33 +1,56 @@
-"""What a key, a key field, a MAC, a model and a time look like.
+"""The key vocabulary: which field names hold a key, in which apps, for which devices.
 
-Every extractor asks these questions the same way, so "no false keys" is decided in one
-place (where-keys-live.md: a 32-hex value is a candidate only beside a key field name).
+``KEY_FIELDS`` is the one table of key field names. Every search form the scanner uses
+(the Python regex, the loose hyperscan / RE2 patterns, the reversed form the carver reads
+backwards, SQL ``LIKE`` terms, the words of the byte-level prefilters) is derived from it
+by ``Vocabulary``, so a new field name is one line here. Modules that search ask
+``vocabulary()`` when they build or use a form (not at import), so a test can swap in a
+table with one more name and see every engine follow.
+
+A 32-hex value is a candidate only beside a key field name (where-keys-live.md); what
+the values look like is in ``vocab.values``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from functools import cached_property
 
-from scanner.artifacts.device_paths import LOOKALIKE_APPS, WEARABLE_APPS
 from scanner.model import Confidence
 
-# Key field names, compared without case, "_" or "-": authkey, auth_key, AUTHKEY,
-# encrypt_key, encryptKey, huamiAuthKey, token. Field names drift between app versions,
-# so they are matched as a set.
-_STRONG_FIELDS = frozenset({"authkey", "encryptkey", "huamiauthkey"})
-_WEAK_FIELDS = frozenset({"token"})  # also Mi Home device tokens: needs a wearable context
-KEY_FIELD_PATTERN = r"(?:huami[_-]?)?auth[_-]?key|encrypt[_-]?key|token"
 
-GADGETBRIDGE_DEFAULT_KEY = "0123456789@ABCDE"  # Gadgetbridge's placeholder, not a key
+@dataclass(frozen=True)
+class KeyField:
+    """A key field name as its words, matched in any case, each word joined to the next
+    by nothing, "_" or "-" (``auth_key``, ``authKey``, ``AUTH-KEY``)."""
 
-_HEX32 = re.compile(r"(?:0[xX])?([0-9a-fA-F]{32})")
-_ACCOUNT_ID = re.compile(r"[1-9][0-9]{5,19}")
-_MAC = re.compile(r"([0-9A-Fa-f]{2})([:-])([0-9A-Fa-f]{2})(?:\2[0-9A-Fa-f]{2}){4}")
-_NAME_MAC = re.compile(
-    r"(?<![0-9A-Za-z])([0-9A-Fa-f]{2})([:_-])[0-9A-Fa-f]{2}(?:\2[0-9A-Fa-f]{2}){4}(?![0-9A-Za-z])"
+    words: tuple[str, ...]
+    weak: bool = False  # a common word: a key under it needs a wearable context
+
+
+# Field names drift between app versions (authkey, auth_key, encryptKey, huamiAuthKey):
+# they are matched as a set. Words are lowercase ASCII letters.
+KEY_FIELDS: tuple[KeyField, ...] = (
+    KeyField(("auth", "key")),
+    KeyField(("huami", "auth", "key")),
+    KeyField(("encrypt", "key")),
+    KeyField(("token",), weak=True),  # also Mi Home device tokens
 )
-_MODEL = re.compile(r"[a-z][a-z0-9]*(?:\.[a-z0-9_]+){2,}")
+# Gadgetbridge wraps a preference's value: {"authkey": {"type": "String", "value": "0x…"}}.
+WRAPPED_VALUE = "value"
+# Vendor apps whose data holds wearable keys (where-keys-live.md, "Apps and their packages").
+WEARABLE_APPS: frozenset[str] = frozenset(
+    {
+        "com.xiaomi.hm.health",  # Zepp Life, formerly Mi Fit
+        "com.huami.watch.hmwatchmanager",  # Zepp, formerly Amazfit
+        "com.xiaomi.wearable",  # Mi Fitness, formerly Xiaomi Wear
+        "com.mi.health",  # Mi Health
+        "nodomain.freeyourgadget.gadgetbridge",
+    }
+)
+# Apps known to hold 32-hex look-alikes (Mi Home device tokens): never a wearable key.
+LOOKALIKE_APPS: frozenset[str] = frozenset({"com.xiaomi.smarthome"})
 WEARABLE_MODEL_PREFIXES = (
     "hmpace.",
     "huami.",
@@ -38,130 +61,183 @@ WEARABLE_MODEL_PREFIXES = (
     "zepp.",
     "amazfit.",
 )
-_EPOCH_MIN = datetime(2014, 1, 1, tzinfo=timezone.utc).timestamp()  # first Mi Band
-_EPOCH_MAX = datetime(2040, 1, 1, tzinfo=timezone.utc).timestamp()
+GADGETBRIDGE_DEFAULT_KEY = "0123456789@ABCDE"  # Gadgetbridge's placeholder, not a key
+
+# What stands between a field name and its value in text: JSON quotes (escaped too),
+# "=", ":", blanks, the ">" of an XML element.
+SEPARATOR = rb"[\\\"':=\t >]"
+SEPARATORS = SEPARATOR + rb"{1,16}"
+HEX32 = rb"[0-9a-fA-F]{32}"
+_THEN_HEX = SEPARATORS + rb"(?:0[xX])?" + HEX32  # a key's value after its name
 
 
-def _fold(name: str) -> str:
+def fold_name(name: str) -> str:
+    """A name as the table compares it: without case, "_" or "-"."""
     return name.replace("_", "").replace("-", "").lower()
 
 
+def _within(inner: tuple[str, ...], outer: tuple[str, ...]) -> bool:
+    """Whether ``inner``'s words occur in ``outer``'s, in order (``auth key`` in
+    ``huami auth key``): any text that spells ``outer`` then also holds ``inner``'s words."""
+    rest = iter(outer)
+    return all(word in rest for word in inner)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Every search form of one table of key field names (built lazily, once each)."""
+
+    fields: tuple[KeyField, ...]
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Folded names (``fold_name``) of every key field."""
+        return frozenset("".join(field.words) for field in self.fields)
+
+    @cached_property
+    def weak_names(self) -> frozenset[str]:
+        return frozenset("".join(field.words) for field in self.fields if field.weak)
+
+    @cached_property
+    def pattern(self) -> str:
+        """A key field name as a regex, to compile without case. Longest first, so that
+        ``huami_auth_key`` is taken whole rather than from ``auth``."""
+        spelled = sorted(self.fields, key=lambda field: -len("".join(field.words)))
+        return "|".join(r"[_-]?".join(map(re.escape, field.words)) for field in spelled)
+
+    @cached_property
+    def name_regex(self) -> re.Pattern[bytes]:
+        """Searches bytes for a key field name, any case."""
+        return re.compile(self.pattern.encode(), re.IGNORECASE)
+
+    @cached_property
+    def text_key(self) -> re.Pattern[bytes]:
+        """A key field name (not inside a longer word), separators, then exactly 32 hex
+        (not inside a longer hex run): how a key is written in a line of text."""
+        return re.compile(
+            rb"(?<![A-Za-z0-9_])(" + self.pattern.encode() + rb")" + SEPARATORS
+            + rb"(?:0[xX])?(" + HEX32 + rb")(?![0-9a-fA-F])",
+            re.IGNORECASE,
+        )  # fmt: skip
+
+    @cached_property
+    def endings(self) -> tuple[bytes, ...]:
+        """The last word of every name, lowercase (``key``, ``token``): folded text without
+        any of them holds no key field name."""
+        return tuple(dict.fromkeys(field.words[-1].encode() for field in self.fields))
+
+    @cached_property
+    def ending_texts(self) -> tuple[str, ...]:
+        return tuple(word.decode() for word in self.endings)
+
+    @cached_property
+    def ending_spellings(self) -> tuple[bytes, ...]:
+        """Each ending as written in practice: lower, Capitalised, UPPER."""
+        return tuple(
+            spelled for word in self.endings for spelled in (word, word.capitalize(), word.upper())
+        )
+
+    @cached_property
+    def loose(self) -> bytes:
+        """A name ending, separators, 32 hex: a superset of ``text_key``'s matches without
+        look-arounds (neither hyperscan nor RE2 has them); compile without case."""
+        return rb"(?:" + b"|".join(map(re.escape, self.endings)) + rb")" + _THEN_HEX
+
+    @cached_property
+    def loose_by_ending(self) -> tuple[re.Pattern[bytes], ...]:
+        """``loose`` split by ending, each to run over lowered text: a pattern that starts
+        with a literal lets ``re`` skip to it in C."""
+        return tuple(re.compile(re.escape(word) + _THEN_HEX.lower()) for word in self.endings)
+
+    @cached_property
+    def carving_words(self) -> tuple[bytes, ...]:
+        """What must end shortly before a carved key: a name ending, or the wrapper."""
+        return (*self.endings, WRAPPED_VALUE.encode())
+
+    @cached_property
+    def carving_loose(self) -> bytes:
+        """``loose`` with the wrapper too (a carved ``"value": "0x…"``); without case."""
+        words = b"|".join(map(re.escape, self.carving_words))
+        return rb"(?:" + words + rb")" + _THEN_HEX
+
+    @cached_property
+    def named_reversed(self) -> re.Pattern[bytes]:
+        """Matches the bytes before a value read backwards: separators (and the "0x"),
+        then a key field name."""
+        names = "|".join(
+            r"[_-]?".join(re.escape(word[::-1]) for word in reversed(field.words))
+            for field in self.fields
+        )
+        return re.compile(rb"\A(?:[xX]0)?" + SEPARATORS + rb"(?:" + names.encode() + rb")", re.I)
+
+    @cached_property
+    def wrapped_reversed(self) -> re.Pattern[bytes]:
+        """As ``named_reversed``, for the wrapper's ``value``."""
+        word = re.escape(WRAPPED_VALUE[::-1]).encode()
+        return re.compile(rb"\A(?:[xX]0)?" + SEPARATORS + word, re.I)
+
+    @cached_property
+    def _spanning(self) -> tuple[KeyField, ...]:
+        """The fields whose words no other field's words lie within: text that holds a name
+        holds the words of one of these, in order."""
+        return tuple(
+            field
+            for field in self.fields
+            if not any(
+                other.words != field.words and _within(other.words, field.words)
+                for other in self.fields
+            )
+        )
+
+    @cached_property
+    def like_terms(self) -> tuple[str, ...]:
+        """SQL ``LIKE`` patterns (ASCII case ignored) that every value naming a key field
+        matches: a superset, Python decides."""
+        return tuple("%" + "%".join(field.words) + "%" for field in self._spanning)
+
+    @cached_property
+    def like_words(self) -> tuple[bytes, ...]:
+        """A word each ``like_terms`` pattern needs (its first)."""
+        return tuple(field.words[0].encode() for field in self._spanning)
+
+    @cached_property
+    def like_regex(self) -> re.Pattern[str]:
+        """``like_terms`` as one regex over text."""
+        terms = "|".join(".*".join(map(re.escape, field.words)) for field in self._spanning)
+        return re.compile(terms, re.IGNORECASE | re.DOTALL)
+
+
+VOCABULARY = Vocabulary(KEY_FIELDS)
+
+
+def vocabulary() -> Vocabulary:
+    """The vocabulary in use (looked up at each use: tests swap in another table)."""
+    return VOCABULARY
+
+
 def is_key_field(name: str) -> bool:
-    folded = _fold(name)
-    return folded in _STRONG_FIELDS or folded in _WEAK_FIELDS
-
-
-# Every key field name folds to "...key" or "token": text without either holds no key
-# field (patterns.py searches for these endings). The Kelvin sign lowercases to "k".
-KEY_WORDS = (b"key", b"token")
-_KELVIN_SIGN = "\u212a".encode()
-
-
-def may_name_key_fields(document: bytes, escape: bytes) -> bool:
-    """False only if no key field name and no key word can be in a JSON or XML document:
-    its folded text holds neither "key" nor "token", and no ``escape`` (``\\u`` in JSON,
-    ``&#`` in XML) that could spell one. Lets the extractors skip walking ordinary files."""
-    if escape in document or _KELVIN_SIGN in document:
-        return True
-    folded = document.translate(None, b"_-").lower()
-    return any(word in folded for word in KEY_WORDS)
+    return fold_name(name) in VOCABULARY.names
 
 
 def is_weak_field(name: str) -> bool:
-    return _fold(name) in _WEAK_FIELDS
+    return fold_name(name) in VOCABULARY.weak_names
 
 
-def normalise_key(value: object) -> str | None:
-    """A hex key as 32 lowercase hex, or None if ``value`` is not one.
-
-    Accepts ``0x`` prefixes, surrounding quotes and white space, and 16 raw bytes.
-    All-zero and all-F values are placeholders, not keys.
-    """
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        raw = bytes(value)
-        if len(raw) == 16 and not raw.isascii():
-            text = raw.hex()
-        else:
-            try:
-                text = raw.decode("ascii")
-            except UnicodeDecodeError:
-                return None
-    elif isinstance(value, str):
-        text = value
-    else:
-        return None
-    text = text.strip().strip("'\"").strip()
-    match = _HEX32.fullmatch(text)
-    if not match:
-        return None
-    key = match.group(1).lower()
-    if key in ("0" * 32, "f" * 32):
-        return None
-    return key
+_KELVIN_SIGN = "\u212a".encode()  # lowercases to "k"
 
 
-def normalise_account_id(value: object) -> str | None:
-    """A decimal Xiaomi account id (the key of Mi Watch Lite / Color Sport), or None."""
-    text = str(value).strip().strip("'\"") if isinstance(value, (str, int)) else ""
-    return text if _ACCOUNT_ID.fullmatch(text) else None
-
-
-def key_for_field(field: str, value: object) -> str | None:
-    """The key a key field holds: 32 hex, or (``authkey`` only) a decimal account id, the key
-    of Mi Watch Lite / Color Sport. None for anything else."""
-    key = normalise_key(value)
-    if key is None and _fold(field) == "authkey" and not isinstance(value, bytes):
-        key = normalise_account_id(value)
-    return key
-
-
-def normalise_mac(value: object) -> str | None:
-    """``aa-bb-cc-dd-ee-ff`` / ``AA:BB:..`` -> ``AA:BB:CC:DD:EE:FF``; None if not a MAC."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not _MAC.fullmatch(text):
-        return None
-    mac = text.replace("-", ":").upper()
-    if mac in ("00:00:00:00:00:00", "FF:FF:FF:FF:FF:FF"):
-        return None
-    return mac
-
-
-def mac_in_file_name(path: str) -> str | None:
-    """The MAC a file is named after (``device_<MAC>.json``, ``Export_preference_C8_0F_..``).
-
-    Context only: a name never decides a file's format.
-    """
-    name = path.replace("\\", "/").rsplit("/", 1)[-1]
-    match = _NAME_MAC.search(name)
-    return normalise_mac(match.group().replace("_", ":")) if match else None
-
-
-def looks_like_model(value: object) -> bool:
-    """Vendor model codes: ``hmpace.watch.v7``, ``miwear.watch.m66``, ``mijia.watch.v1``."""
-    return isinstance(value, str) and bool(_MODEL.fullmatch(value.strip()))
+def may_name_key_fields(document: bytes, escape: bytes) -> bool:
+    """False only if no key field name can be in a JSON or XML document: its folded text
+    holds no name ending, and no ``escape`` (``\\u`` in JSON, ``&#`` in XML) that could
+    spell one. Lets the extractors skip walking ordinary files."""
+    if escape in document or _KELVIN_SIGN in document:
+        return True
+    folded = document.translate(None, b"_-").lower()
+    return any(word in folded for word in VOCABULARY.endings)
 
 
 def is_wearable_model(value: str | None) -> bool:
     return value is not None and value.lower().startswith(WEARABLE_MODEL_PREFIXES)
-
-
-def epoch_to_datetime(value: object) -> datetime | None:
-    """An epoch in seconds or milliseconds within 2014-2040, as aware UTC; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            return None
-        value = int(value.strip())
-    if not isinstance(value, (int, float)):
-        return None
-    for scale in (1, 1000):
-        seconds = value / scale
-        if _EPOCH_MIN <= seconds < _EPOCH_MAX:
-            return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    return None
 
 
 def confidence_for(field: str, app: str | None, wearable_context: bool) -> Confidence | None:

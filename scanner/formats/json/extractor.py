@@ -5,7 +5,7 @@ A document up to ``limits.max_text_bytes`` is parsed whole and walked by ``json_
 Text inside string values (a log line kept in JSON) is searched like a log line. A larger
 document, or one that does not parse (JSON Lines, a cut-off file, a log that starts with
 ``[``), is searched line by line instead: its keys are still found. A document whose text
-cannot name a key field (``fields.may_name_key_fields``) is parsed but not walked.
+cannot name a key field (``keys.may_name_key_fields``) is parsed but not walked.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from scanner.extractors.text_keys import keys_in_text, line_time
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.logs.extractor import scan_lines
 from scanner.model import Candidate, DeviceInfo, Method
-from scanner.vocab.keys import mac_in_file_name, may_name_key_fields
+from scanner.vocab.keys import may_name_key_fields, vocabulary
+from scanner.vocab.values import mac_in_file_name
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_NESTED = 8  # JSON-in-string levels followed when searching string values as text
@@ -36,6 +37,7 @@ def first_char(head: bytes) -> bytes:
 def _text_values(value: object, path: str = "$", depth: int = 0) -> Iterator[tuple[str, str]]:
     """(path, string) for string values that may hold a log line; iterative over nesting."""
     stack: list[tuple[object, str, int]] = [(value, path, depth)]
+    endings = vocabulary().ending_texts
     while stack:
         item, where, level = stack.pop()
         if isinstance(item, dict):
@@ -44,7 +46,7 @@ def _text_values(value: object, path: str = "$", depth: int = 0) -> Iterator[tup
             stack.extend((v, f"{where}[{i}]", level) for i, v in reversed(list(enumerate(item))))
         elif isinstance(item, str):
             lowered = item.lower()
-            if "key" not in lowered and "token" not in lowered:
+            if not any(word in lowered for word in endings):
                 continue
             nested = parse_json_text(item) if level < _MAX_NESTED else None
             if nested is not None:

@@ -14,14 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scanner.model import DeviceInfo
-from scanner.vocab.keys import (
-    epoch_to_datetime,
-    is_key_field,
-    is_wearable_model,
-    key_for_field,
-    looks_like_model,
-    normalise_mac,
-)
+from scanner.vocab.keys import WRAPPED_VALUE, fold_name, is_key_field, is_wearable_model
+from scanner.vocab.values import epoch_to_datetime, key_for_field, looks_like_model, normalise_mac
 
 _NAME_FIELDS = frozenset({"name", "devicename", "alias", "displayname", "productname"})
 _MODEL_FIELDS = frozenset({"model", "devicemodel", "productmodel"})
@@ -59,17 +53,13 @@ def parse_json_text(text: str) -> object | None:
         return None
 
 
-def _fold(name: str) -> str:
-    return name.replace("_", "").replace("-", "").lower()
-
-
 def _context_of(obj: dict[str, object], outer: _Context) -> _Context:
     """What this object says about its device, on top of what enclosing objects said."""
     mac = name = model = None
     newest: tuple[datetime, str] | None = None
     wearable = outer.wearable
     for field, value in obj.items():
-        folded = _fold(str(field))
+        folded = fold_name(str(field))
         if isinstance(value, str):
             mac = mac or normalise_mac(value)
             if folded in _MODEL_FIELDS or (looks_like_model(value) and "model" in folded):
@@ -90,7 +80,7 @@ def _context_of(obj: dict[str, object], outer: _Context) -> _Context:
 
 def _key_value(field: str, value: object) -> str | None:
     if isinstance(value, dict):  # Gadgetbridge: {"authkey": {"type": "String", "value": "0x.."}}
-        value = value.get("value")
+        value = value.get(WRAPPED_VALUE)
     return key_for_field(field, value)
 
 

@@ -21,9 +21,8 @@ from scanner.extractors.patterns import TOOL_AT_START, Engine, default_engine
 from scanner.extractors.text_keys import TextKey, keys_in_text, line_time
 from scanner.formats.logs.tool_output import TOOL_STARTS, ToolOutput, in_freemyband_folder
 from scanner.model import Candidate, DeviceInfo, Method
-from scanner.vocab.keys import (
-    mac_in_file_name,
-)
+from scanner.vocab.keys import vocabulary
+from scanner.vocab.values import mac_in_file_name
 
 _MAX_WINDOW = 1 << 20  # bytes of one line examined at once
 _OVERLAP = 4096  # carried into the next window of the same line: > any match and its context
@@ -150,7 +149,7 @@ class _Lines:
                 self.entry_head = window[:_HEAD]
         found: list[tuple[str, str, DeviceInfo, bool, Method]] = []
         lower = window.lower()
-        if b"key" in lower or b"token" in lower:  # the cheap filter: most lines have neither
+        if any(word in lower for word in vocabulary().endings):  # most lines have none
             end_before = None if final else len(window) - _MARGIN
             start_after = carried - _MARGIN if carried else 0
             for hit in keys_in_text(window, start_after, end_before):

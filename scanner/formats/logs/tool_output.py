@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from scanner.artifacts import Artifact
-from scanner.vocab.keys import is_key_field, normalise_key, normalise_mac
+from scanner.vocab.keys import fold_name, is_key_field
+from scanner.vocab.values import normalise_key, normalise_mac
 
 # huami-token (0.x, 2025): "Device 0:" / "  MAC: AB:CD:EF:12:34:56, Active: Yes" / "  Key: 0x…"
 _DEVICE = re.compile(r"\s*Device\s+\d+\s*:\s*$")
@@ -53,7 +54,7 @@ def in_freemyband_folder(artifact: Artifact) -> bool:
 
 
 def _fold(text: str) -> str:
-    return text.replace("_", "").replace("-", "").replace(" ", "").lower()
+    return fold_name(text.replace(" ", ""))  # table headers and labels may hold blanks
 
 
 def _cells(line: str) -> list[str] | None:

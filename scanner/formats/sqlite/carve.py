@@ -54,7 +54,8 @@ from scanner.formats.sqlite.records import (
     records_with_value,
     table_leaf_cells,
 )
-from scanner.vocab.keys import is_key_field, key_for_field
+from scanner.vocab.keys import is_key_field, vocabulary
+from scanner.vocab.values import key_for_field
 
 ANCHOR = re.compile(rb"[0-9a-fA-F]{32,}")
 _KEY_SIZE = 32
@@ -62,16 +63,15 @@ _EDGE = 8  # places tried at each end of a long hex run (the key may touch hex n
 _JSON_STARTS = 8  # "{" or "[" before an anchor tried as the start of a JSON value
 _DECODER = json.JSONDecoder()
 # A key field name shortly before a value inside JSON text (plain or escaped in a string).
-_KEY_NAME = re.compile(rb"(?:auth|encrypt)[_-]?key|token", re.IGNORECASE)
 _NAME_WINDOW = 48
-# Literal spellings tried (fast) before that pattern: "key" / "token" in three cases.
-_NAME_HINTS = (b"key", b"Key", b"KEY", b"token", b"Token", b"TOKEN")
 
 
 def _names_a_key(buf: Buffer, lo: int, hi: int) -> bool:
-    if not any(buf.find(hint, lo, hi) >= 0 for hint in _NAME_HINTS):
+    vocab = vocabulary()
+    # Literal spellings of the names' endings first (fast), then the pattern.
+    if not any(buf.find(hint, lo, hi) >= 0 for hint in vocab.ending_spellings):
         return False
-    return _KEY_NAME.search(buf, lo, hi) is not None
+    return vocab.name_regex.search(buf, lo, hi) is not None
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ class _Carver:
                 record = self._search(lo, hi, value, length, key_only=True)
                 if record is not None:
                     return record
-        if not _KEY_NAME.search(self.buf, max(lo, first - _NAME_WINDOW), first):
+        if not vocabulary().name_regex.search(self.buf, max(lo, first - _NAME_WINDOW), first):
             return None  # JSON only counts with a key field name just before the value
         return self._json(lo, hi, first)
 

@@ -22,14 +22,8 @@ from scanner.extractors.base import make_candidate
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.sqlite.records import TableShape, affinity
 from scanner.model import Candidate, DeviceInfo, Method
-from scanner.vocab.keys import (
-    epoch_to_datetime,
-    is_key_field,
-    is_wearable_model,
-    key_for_field,
-    looks_like_model,
-    normalise_mac,
-)
+from scanner.vocab.keys import fold_name, is_key_field, is_wearable_model, vocabulary
+from scanner.vocab.values import epoch_to_datetime, key_for_field, looks_like_model, normalise_mac
 
 log = logging.getLogger("keyscan")
 
@@ -43,19 +37,12 @@ _ANDROID_COLLATIONS = ("LOCALIZED", "UNICODE", "PHONEBOOK")
 # A row can hold a key only if a key column is set or some text contains a key field
 # name (in JSON), and can be a hint only with a MAC-shaped value: SQLite skips the other
 # rows itself, which matters for tables of millions of activity rows. The LIKE patterns
-# are a superset of fields.is_key_field names (LIKE ignores ASCII case); Python decides.
-_KEYISH_LIKE = ("%auth%key%", "%encrypt%key%", "%token%")
-_KEYISH_WORDS = (b"auth", b"encrypt", b"token")  # every _KEYISH_LIKE needs one of them
-_KEYISH = re.compile(r"auth.*key|encrypt.*key|token", re.IGNORECASE | re.DOTALL)
+# (``Vocabulary.like_terms``) are a superset of the key field names; Python decides.
 _MAC_LIKE = ("__:__:__:__:__:__", "__-__-__-__-__-__")
 _WITHOUT_ROWID = re.compile(r"\)\s*without\s+rowid\s*[;,]?\s*$", re.IGNORECASE)
 # What SQLite raises on damaged pages; a damaged schema can also give an error message
 # (or a column name) that is not UTF-8, which Python then fails to decode.
 SQLITE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
-
-
-def _fold(name: str) -> str:
-    return name.replace("_", "").replace("-", "").lower()
 
 
 def _quote(name: str) -> str:
@@ -117,7 +104,7 @@ class _Columns:
 
     def __init__(self, names: Sequence[str]) -> None:
         self.names = list(names)
-        folded = [_fold(name) for name in names]
+        folded = [fold_name(name) for name in names]
         self.key = [is_key_field(name) for name in names]
         self.timeish = [any(word in f for word in _TIME_WORDS) for f in folded]
         self.macish = [any(word in f for word in _MAC_WORDS) for f in folded]
@@ -164,7 +151,7 @@ def _json_value(value: object) -> object | None:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if not isinstance(value, str) or not _KEYISH.search(value):
+    if not isinstance(value, str) or not vocabulary().like_regex.search(value):
         return None
     return parse_json_text(value)
 
@@ -258,12 +245,13 @@ def _where(columns: _Columns, keyish_text: bool) -> str:
     columns and name hints are looked at: text cannot hold a key beside a field name.
     """
     terms = []
+    like_terms = vocabulary().like_terms
     for index, name in enumerate(columns.names):
         column = _quote(name)
         if columns.key[index]:
             terms.append(f"{column} IS NOT NULL")
         if keyish_text:
-            likes = " OR ".join(f"{column} LIKE '{pattern}'" for pattern in _KEYISH_LIKE)
+            likes = " OR ".join(f"{column} LIKE '{pattern}'" for pattern in like_terms)
             terms.append(f"(typeof({column}) IN ('text', 'blob') AND ({likes}))")
         if columns.name_order:
             terms += [f"trim({column}) LIKE '{pattern}'" for pattern in _MAC_LIKE]
@@ -329,16 +317,17 @@ def _shapes(connection: sqlite3.Connection, schema: list[tuple[object, ...]]) ->
 def _mentions_key_fields(image: bytes | bytearray, schema_sql: list[object]) -> bool:
     """Whether a key field name may occur in the data, not just in the CREATE statements.
 
-    Conservative (any extra "auth", "encrypt" or "token" bytes count, index pages and free
-    space included); when False, no text value can hold a key beside a field name, and
+    Conservative (any extra bytes of a word ``like_terms`` need count, index pages and
+    free space included); when False, no text value can hold a key beside a field name, and
     the row filter skips the costly LIKE terms. A few ms for a 4 MiB database.
     """
     if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
         return True  # UTF-16 text: the byte search below would not see the words
     engine = patterns.default_engine()
     schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
-    in_image = engine.count_words(image, _KEYISH_WORDS)
-    in_schema = engine.count_words(schema, _KEYISH_WORDS)
+    words = vocabulary().like_words
+    in_image = engine.count_words(image, words)
+    in_schema = engine.count_words(schema, words)
     return any(found > declared for found, declared in zip(in_image, in_schema, strict=True))
 
 

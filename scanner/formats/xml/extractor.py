@@ -9,7 +9,7 @@ string value is walked like a JSON document.
 Documents with a DTD or entity declarations are never parsed (entity expansion bombs);
 their text is searched line by line and they are reported as unsupported. A document
 that does not parse, or is over ``limits.max_text_bytes``, is searched line by line. One
-whose text cannot name a key field (``fields.may_name_key_fields``) is parsed, not walked.
+whose text cannot name a key field (``keys.may_name_key_fields``) is parsed, not walked.
 """
 
 from __future__ import annotations
@@ -29,14 +29,12 @@ from scanner.extractors.text_keys import keys_in_text
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.logs.extractor import scan_lines
 from scanner.model import Candidate, DeviceInfo, Method
-from scanner.vocab.keys import (
+from scanner.vocab.keys import fold_name, is_key_field, may_name_key_fields, vocabulary
+from scanner.vocab.values import (
     epoch_to_datetime,
-    is_key_field,
+    key_for_field,
     looks_like_model,
     mac_in_file_name,
-    may_name_key_fields,
-    normalise_account_id,
-    normalise_key,
     normalise_mac,
 )
 
@@ -44,10 +42,6 @@ _BOM = b"\xef\xbb\xbf"
 _START = re.compile(rb"<(?:\?xml|[A-Za-z_])")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _NAME_FIELDS = frozenset({"name", "devicename", "alias"})
-
-
-def _fold(name: str) -> str:
-    return name.replace("_", "").replace("-", "").lower()
 
 
 def _tag(element: ET.Element) -> str:
@@ -66,13 +60,6 @@ def _value(element: ET.Element) -> str | None:
     return element.get("value")
 
 
-def _key(field: str, value: str) -> str | None:
-    key = normalise_key(value)
-    if key is None and _fold(field) == "authkey":
-        key = normalise_account_id(value)  # Mi Watch Lite / Color Sport: the account id
-    return key
-
-
 class _Context:
     """What the siblings of a preference say about its device, and their newest time."""
 
@@ -84,7 +71,7 @@ class _Context:
             field, value = _field(child), _value(child)
             if value is None:
                 continue
-            folded = _fold(field)
+            folded = fold_name(field)
             if mac is None and any(word in folded for word in ("mac", "address", "identifier")):
                 mac = normalise_mac(value)
             if model is None and "model" in folded and looks_like_model(value):
@@ -185,7 +172,7 @@ def _candidates(
         )
 
     if is_key_field(field):
-        key = _key(field, value)
+        key = key_for_field(field, value)
         if key is not None:
             found = candidate(key, field, where, context.device, False)
             if found is not None:
@@ -204,7 +191,7 @@ def _candidates(
                 yield found
         return
     lowered = value.lower()
-    if "key" in lowered or "token" in lowered:  # a log line kept as a preference
+    if any(word in lowered for word in vocabulary().ending_texts):  # a log line kept so
         for text_hit in keys_in_text(value.encode("utf-8", "replace")):
             device = text_hit.device.merged(context.device)
             found = candidate(
