@@ -1,5 +1,5 @@
-"""What the carver cuts out: the ``Carve`` record, and the ``Capture`` that follows a
-database or WAL while the stream passes over it.
+"""What the carver cuts out: the ``Carve`` record, the text ``Fragment`` around a key,
+and the ``Capture`` that follows a database or WAL while the stream passes over it.
 
 The header checks that decide where a database or WAL starts are
 ``scanner.formats.sqlite.headers``.
@@ -38,6 +38,23 @@ class Carve:
     spool: BinaryIO | None = None  # the bytes, when the source cannot be read again
     note: str | None = None  # a limit met while carving it, in plain words
     runs: list[tuple[int, int]] = field(default_factory=list)  # [start, end) pieces, in order
+
+
+@dataclass
+class Fragment:
+    """Key-bearing text around a hit, grown as nearby hits merge into it."""
+
+    start: int
+    end: int
+    anchor: int
+    data: bytearray = field(default_factory=bytearray)
+
+    def carve(self) -> Carve:
+        # Edges cut inside a multi-byte character or binary junk: keep whole ASCII there.
+        text = bytes(self.data)
+        head = len(text) - len(text.lstrip(bytes(range(0x80, 0x100))))
+        text = text[head:].rstrip(bytes(range(0x80, 0x100)))
+        return Carve("text", self.start + head, len(text), "", self.anchor, text)
 
 
 class Capture:

@@ -27,10 +27,9 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from scanner.artifacts.artifact import as_binary
-from scanner.carving.carved import Allocation, Capture, Carve
+from scanner.carving.carved import Allocation, Capture, Carve, Fragment
 from scanner.carving.engine import fast_engine
 from scanner.formats.sqlite.headers import WAL_MAGICS, sqlite_extent, wal_header
 from scanner.formats.sqlite.layout import (
@@ -65,21 +64,6 @@ _PAGE1_RECORD = b"\x00\x00\x00\x01"  # a journal record of page 1 starts so
 _SECTORS = (512, 1024, 2048, 4096)
 
 
-@dataclass
-class _Fragment:
-    start: int
-    end: int
-    anchor: int
-    data: bytearray = field(default_factory=bytearray)
-
-    def carve(self) -> Carve:
-        # Edges cut inside a multi-byte character or binary junk: keep whole ASCII there.
-        text = bytes(self.data)
-        head = len(text) - len(text.lstrip(bytes(range(0x80, 0x100))))
-        text = text[head:].rstrip(bytes(range(0x80, 0x100)))
-        return Carve("text", self.start + head, len(text), "", self.anchor, text)
-
-
 class Carver:
     """Yields ``Carve``s from one sequential read of a source.
 
@@ -106,7 +90,7 @@ class Carver:
         self._ends: list[int] = []  # heap: where finished captures end (for the overlap bound)
         self._opened = 0  # captures opened so far
         self._wals: list[Capture] = []  # WALs carved lately: their frames hold page copies
-        self._pending: _Fragment | None = None
+        self._pending: Fragment | None = None
         self._out: list[Carve] = []
         self.error: Exception | None = None  # the source failed (cut short, damaged)
 
@@ -372,7 +356,7 @@ class Carver:
             low = pending.end - delta  # too big to merge: go on where it stops
         if pending is not None:
             self._out.append(pending.carve())
-        self._pending = _Fragment(low + delta, high + delta, anchor, bytearray(buf[low:high]))
+        self._pending = Fragment(low + delta, high + delta, anchor, bytearray(buf[low:high]))
 
 
 def _text_start(buf: bytearray, lo: int, start: int, delta: int) -> int:
