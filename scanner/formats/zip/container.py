@@ -34,6 +34,7 @@ from scanner.errors import (
     WrongPassword,
 )
 from scanner.formats.tar.container import member_device_path
+from scanner.formats.zip.bounds import ZipBudget, overlapping
 from scanner.passwords import Password
 
 if TYPE_CHECKING:
@@ -128,24 +129,45 @@ class Zip(Container):
             if artifact.depth > 0 or not stream.seekable():
                 stream = spool(stream, ctx.limits.spool_memory, ctx.limits.max_member_bytes)
                 cleanup.callback(stream.close)  # the temp file goes with it
+            size = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
             archive = cleanup.enter_context(_open_archive(stream))
-            yield from self._members(archive, artifact, ctx)
+            yield from self._members(archive, stream, artifact, ZipBudget(ctx, size), ctx)
 
     def _members(
-        self, archive: pyzipper.AESZipFile, artifact: Artifact, ctx: ScanContext
+        self,
+        archive: pyzipper.AESZipFile,
+        stream: BinaryIO,
+        artifact: Artifact,
+        budget: ZipBudget,
+        ctx: ScanContext,
     ) -> Iterator[Artifact]:
         limits = ctx.limits
-        nameless = [info for info in archive.infolist() if not info.filename]
+        every = archive.infolist()
+        nameless = [info for info in every if not info.filename]
         if nameless:  # a name starting with NUL (zipfile cuts names there): damage
             ctx.report(Corrupt(f"{len(nameless)} member(s) without a name"), artifact.chain)
-        infos = [info for info in archive.infolist() if info.filename and not info.is_dir()]
+        infos = [info for info in every if info.filename and not info.is_dir()]
         if len(infos) > limits.max_entries:
             raise LimitExceeded(f"{len(infos):,} members, over the {limits.max_entries:,} limit")
+        shared = {id(every[index]) for index in overlapping(every, stream)}
+        if shared:
+            ctx.report(
+                Corrupt(
+                    f"{len(shared):,} members share their bytes with other members (a zip "
+                    "bomb's construction); they are not read"
+                ),
+                artifact.chain,
+            )
         if _is_apk(infos):
             return  # an app's code and resources (TWRP data/app, adb "a" domain): no keys there
         password: bytes | None = None
         locked = False  # no password opened this zip: skip its other encrypted members
         for info in infos:
+            if budget.exhausted:
+                return  # reported where it happened
+            if id(info) in shared:
+                continue
             where = (*artifact.chain, info.filename)
             refusal = self._refusal(info, ctx)
             if refusal is not None:
@@ -162,7 +184,7 @@ class Zip(Container):
                     continue
             yield artifact.child(
                 info.filename,
-                self._opener(archive, info, password, ctx),
+                self._opener(archive, info, password, budget, ctx),
                 size=info.file_size,
                 mtime=_zip_time(info),
                 mtime_source="zip member mtime",
@@ -197,6 +219,7 @@ class Zip(Container):
         archive: pyzipper.AESZipFile,
         info: zipfile.ZipInfo,
         password: bytes | None,
+        budget: ZipBudget,
         ctx: ScanContext,
     ) -> Callable[[], BinaryIO]:
         def open_member() -> BinaryIO:
@@ -206,7 +229,8 @@ class Zip(Container):
                 raise Unsupported(f"zip member {info.filename}: {error}") from error
             except (*_BAD_ZIP, ValueError) as error:  # a bad local header or its offset
                 raise Corrupt(f"zip member {info.filename}: {error}") from error
-            member = _MemberStream(handle, info.filename, ctx.limits.max_member_bytes, ctx.charge)
+            limit = ctx.limits.max_member_bytes
+            member = _MemberStream(handle, info.filename, limit, budget.charge)
             return io.BufferedReader(member, buffer_size=1 << 16)
 
         return open_member

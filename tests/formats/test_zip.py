@@ -1,0 +1,133 @@
+"""zip bombs that keep every member under the per-member limits (issue 16 item 5)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from corpus.samples import archives, twrp
+from scanner.artifacts import Artifact
+from scanner.context import ScanContext
+from scanner.errors import LimitExceeded
+from scanner.formats.zip.container import Zip
+from scanner.pipeline import scan
+
+MiB = 1 << 20
+DOS_TIME, DOS_DATE = 0x6000, 0x5861  # 2024-03-01 12:00:00
+
+
+def _local(name: bytes, method: int, crc: int, stored: int, size: int) -> bytes:
+    fields = (20, 0, method, DOS_TIME, DOS_DATE, crc, stored, size, len(name), 0)
+    return b"PK\x03\x04" + struct.pack("<5H3I2H", *fields) + name
+
+
+def _central(name: bytes, method: int, crc: int, stored: int, size: int, offset: int) -> bytes:
+    fields = (20, 20, 0, method, DOS_TIME, DOS_DATE, crc, stored, size, len(name))
+    rest = (0, 0, 0, 0, 0o644 << 16, offset)
+    return b"PK\x01\x02" + struct.pack("<6H3I5H2I", *fields, *rest) + name
+
+
+def _end(count: int, central: bytes, at: int) -> bytes:
+    return b"PK\x05\x06" + struct.pack("<4H2IH", 0, 0, count, count, len(central), at, 0)
+
+
+def shared_stream_zip(count: int) -> bytes:
+    """``count`` central entries, each a 1 MiB member, all pointing at one local header
+    and its deflate stream (1 KB): no member is over any per-member limit."""
+    data = bytes(MiB)
+    packed = zlib.compress(data, 9, wbits=-15)
+    crc = zlib.crc32(data)
+    local = _local(b"zeros.bin", 8, crc, len(packed), len(data)) + packed
+    central = b"".join(
+        _central(b"zeros.bin", 8, crc, len(packed), len(data), 0) for _ in range(count)
+    )
+    return local + central + _end(count, central, len(local))
+
+
+def quoted_zip() -> bytes:
+    """Fifield's "quoted" overlap: a stored member whose data holds the next member's local
+    header and data, so both members read the same bytes."""
+    inner_data = b"inner data\n"
+    inner = _local(b"b.txt", 0, zlib.crc32(inner_data), len(inner_data), len(inner_data))
+    outer_data = inner + inner_data
+    crc = zlib.crc32(outer_data)
+    local = _local(b"a.txt", 0, crc, len(outer_data), len(outer_data)) + outer_data
+    n = len(inner_data)
+    central = _central(b"a.txt", 0, crc, len(outer_data), len(outer_data), 0) + _central(
+        b"b.txt", 0, zlib.crc32(inner_data), n, n, 30 + 5
+    )
+    return local + central + _end(2, central, len(local))
+
+
+def _read_capped(data: bytes, ctx: ScanContext, cap: int) -> dict[str, int]:
+    """Bytes read from each member, stopping the test (not hanging it) past ``cap``."""
+    stream = io.BytesIO(data)
+    top = Artifact(chain=("x.zip",), opener=lambda: stream)
+    total = 0
+    got: dict[str, int] = {}
+    for member in Zip().walk(top, stream, ctx):
+        with member.open() as handle:
+            try:
+                while piece := handle.read(MiB):
+                    total += len(piece)
+                    got[member.chain[-1]] = got.get(member.chain[-1], 0) + len(piece)
+                    assert total <= cap, f"more than {cap:,} bytes made"
+            except LimitExceeded as error:
+                ctx.report(error, member.chain)
+    return got
+
+
+def test_members_sharing_one_deflate_stream_are_corrupt() -> None:
+    data = shared_stream_zip(3000)
+    assert len(data) < 200_000  # 3000 members of 1 MiB: 3 GiB from 164 KB
+    ctx = ScanContext()
+    assert _read_capped(data, ctx, cap=64 * MiB) == {}
+    assert [(p.kind, p.provenance, p.message) for p in ctx.problems] == [
+        (
+            "corrupt",
+            ("x.zip",),
+            "3,000 members share their bytes with other members (a zip bomb's "
+            "construction); they are not read",
+        )
+    ]
+
+
+def test_quoted_members_are_corrupt_and_the_others_read(tmp_path: Path) -> None:
+    mac, key = archives.device("beside-quoted")
+    good = archives.zip_bytes([(archives.WATCH_LOG, twrp.device_log(mac, key).encode())])
+    ctx = ScanContext()
+    assert _read_capped(quoted_zip(), ctx, cap=MiB) == {}
+    assert [(p.kind, p.provenance) for p in ctx.problems] == [("corrupt", ("x.zip",))]
+    (tmp_path / "quoted.zip").write_bytes(quoted_zip())
+    (tmp_path / "good.zip").write_bytes(good)
+    result = scan([tmp_path])
+    assert [(p.kind, p.provenance[1:]) for p in result.problems] == [("corrupt", ("quoted.zip",))]
+    assert [c.provenance[1] for c in result.candidates] == ["good.zip"]
+
+
+def test_all_members_of_one_zip_share_one_budget() -> None:
+    """70 distinct members of 1 MiB of zeros (1 KB each packed): each is allowed alone, but
+    together they pass the zip's budget (200 times its size, at least 64 MiB)."""
+    members = [(f"zeros{n:02}.bin", bytes(MiB)) for n in range(70)]
+    data = archives.zip_bytes(members)
+    assert len(data) < 120_000
+    ctx = ScanContext()
+    got = _read_capped(data, ctx, cap=80 * MiB)
+    assert got == {f"zeros{n:02}.bin": MiB for n in range(64)}  # then the 65th trips it
+    assert [(p.kind, p.provenance) for p in ctx.problems] == [("limit", ("x.zip", "zeros64.bin"))]
+    assert ctx.problems[0].message == (
+        f"the members of this zip expand past {64 * MiB:,} bytes, over 200:1 of its "
+        f"{len(data):,} bytes (zip bomb?); the rest of the zip is skipped"
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_members_that_do_not_overlap_are_read(count: int) -> None:
+    data = archives.zip_bytes([(f"m{n}.txt", b"text %d\n" % n) for n in range(count)])
+    ctx = ScanContext()
+    assert _read_capped(data, ctx, cap=MiB) == {f"m{n}.txt": 7 for n in range(count)}
+    assert ctx.problems == []
