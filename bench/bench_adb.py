@@ -176,7 +176,8 @@ def measure(kind: str, path: Path) -> dict[str, object]:
     start, cpu = time.perf_counter(), time.process_time()  # imports above are not timed
     result: dict[str, object] = {}
     if kind == "scan":
-        scanned = scan([path], ScanOptions(passwords=[PASSWORD]))
+        options = ScanOptions.from_environment(passwords=[PASSWORD], quick_switching=True)
+        scanned = scan([path], options)
         result["keys"] = sorted({c.key for c in scanned.candidates})
         result["problems"] = [f"{p.kind}: {p.message}" for p in scanned.problems]
         result["files"] = scanned.files_seen

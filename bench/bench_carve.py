@@ -154,10 +154,12 @@ def measure(kind: str, path: Path) -> dict[str, object]:
     result: dict[str, object] = {}
     if kind == "carve":
         from scanner.carving.carver import fast_engine
+        from scanner.context import ScanOptions
 
-        result["engine"] = "python" if fast_engine() is None else "hyperscan"
+        options = ScanOptions.from_environment(quick_switching=True)
+        result["engine"] = "python" if fast_engine(options.pattern_engine) is None else "hyperscan"
         start, cpu = time.perf_counter(), time.process_time()
-        scanned = scan([path])
+        scanned = scan([path], options)
         result["keys"] = sorted({c.key for c in scanned.candidates})
         result["problems"] = [p.message for p in scanned.problems]
     else:

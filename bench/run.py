@@ -66,13 +66,13 @@ def _files(path: Path) -> list[Path]:
     return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
 
 
-def _bare_ab(path: Path) -> int:
+def _bare_ab(path: Path, fast: bool) -> int:
     from scanner.formats.compressed import inflate
 
-    return bare_ab_decode(path, inputs.PASSWORD, inflate.decompressobj)
+    return bare_ab_decode(path, inputs.PASSWORD, lambda: inflate.decompressobj(fast=fast))
 
 
-def _bare_gzip(path: Path) -> int:
+def _bare_gzip(path: Path, fast: bool) -> int:
     from scanner.formats.compressed import inflate
 
     produced = 0
@@ -81,7 +81,7 @@ def _bare_gzip(path: Path) -> int:
             if handle.read(2) != b"\x1f\x8b":
                 continue
             handle.seek(0)
-            inflater = inflate.decompressobj(31)
+            inflater = inflate.decompressobj(31, fast=fast)
             while chunk := handle.read(MiB):
                 produced += len(inflater.decompress(chunk))
     return produced
@@ -114,19 +114,25 @@ def child(kind: str, what: str, path: Path) -> dict[str, Any]:
     from scanner.formats.compressed import inflate
     from scanner.pipeline import scan
 
-    _warm_up(scan, ScanOptions)
+    # As the CLI runs: the KEYSCAN_* tuning variables (run.py sets KEYSCAN_NO_FAST_INFLATE).
+    options = ScanOptions.from_environment(passwords=[inputs.PASSWORD], quick_switching=True)
+    _warm_up(scan, lambda: options)
     # Start-up is paid once per run, whatever the input's size: timed apart.
-    facts: dict[str, Any] = {"inflate": inflate.NAME, "startup": time.perf_counter() - started}
+    fast = options.fast_inflate
+    facts: dict[str, Any] = {
+        "inflate": inflate.library(fast)[0],
+        "startup": time.perf_counter() - started,
+    }
     start, cpu = time.perf_counter(), time.process_time()
     if what == "scan":
-        result = scan([path], ScanOptions(passwords=[inputs.PASSWORD]))
+        result = scan([path], options)
         facts["keys"] = sorted({c.key for c in result.candidates})
         facts["problems"] = [f"{p.kind}: {p.message}" for p in result.problems][:5]
         facts["files"] = result.files_seen
     elif kind in ("ab", "ab-aes"):
-        facts["bytes"] = _bare_ab(path)
+        facts["bytes"] = _bare_ab(path, fast)
     elif kind == "twrp":
-        facts["bytes"] = _bare_gzip(path)
+        facts["bytes"] = _bare_gzip(path, fast)
     else:
         facts["bytes"] = _bare_read(path)
     facts["seconds"] = time.perf_counter() - start
@@ -187,7 +193,7 @@ def measure(sets: dict[str, inputs.Inputs], repeat: int, only: set[str]) -> bool
     libraries = [False, True]  # fast inflate (when installed), then stdlib zlib
     from scanner.formats.compressed import inflate
 
-    if inflate.NAME == "zlib":
+    if inflate.library()[0] == "zlib":
         libraries = [True]
     met = True
     header = (
@@ -271,7 +277,7 @@ def engines(mib: int) -> None:
         print(f"  {label:<44} {time.perf_counter() - start:7.2f} s  ({found} hits)")
 
     compressed = zlib.compress(data, 6)
-    for name, lib in (("zlib", zlib), (inflate.NAME, None)):
+    for name, lib in (("zlib", zlib), (inflate.library()[0], None)):
         if lib is None and name == "zlib":
             continue
 
@@ -332,13 +338,17 @@ def main() -> None:
             "half": inputs.build(folder / f"half-{args.scale / 2:g}", args.scale / 2),
             "full": inputs.build(folder / f"full-{args.scale:g}", args.scale),
         }
+        from scanner.context import ScanOptions
         from scanner.extractors.patterns import default_engine
         from scanner.formats.compressed import inflate
+
+        tuning = ScanOptions.from_environment()
 
         print(
             f"inputs in {folder} ({time.perf_counter() - start:.0f} s to build or find); "
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, zlib {zlib.ZLIB_VERSION}, "
-            f"fast inflate: {inflate.NAME}, pattern engine: {default_engine().name}, "
+            f"fast inflate: {inflate.library(tuning.fast_inflate)[0]}, "
+            f"pattern engine: {default_engine(tuning.pattern_engine).name}, "
             f"load average {os.getloadavg()[0]:.2f} (other work on the machine skews the ratios)\n"
         )
         met = measure(sets, args.repeat, set((args.only or ",".join(KINDS)).split(",")))

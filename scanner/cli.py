@@ -167,11 +167,12 @@ def _options(
         given = gather(list(passwords or []), password_file)
     except PasswordFileError as error:
         raise _usage_error(err, f"cannot read --password-file: {error}") from error
-    return ScanOptions(
+    return ScanOptions.from_environment(  # the KEYSCAN_* tuning variables, read here only
         passwords=list(given),
         verify=verify,
         debug=debug,
         ask_password=None if no_input or not can_prompt() else Prompt(err, progress.paused),
+        quick_switching=True,  # process-wide: the CLI owns its process
     )
 
 

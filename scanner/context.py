@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from scanner.artifacts import Artifact
+from scanner.containers.readahead import THREAD_AFTER
 from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 from scanner.passwords import Password
@@ -34,14 +38,49 @@ PROMPT_TRIES = 3  # typed passwords per file before it is a wrong-password probl
 AskPassword = Callable[[tuple[str, ...], int], Password | str | bytes | None]
 
 
+PATTERN_ENGINES = ("hyperscan", "re2", "python")
+
+
 @dataclass
 class ScanOptions:
+    """What a scan is told. The library reads no environment: the CLI builds these with
+    ``from_environment``, which reads the ``KEYSCAN_*`` tuning variables once."""
+
     passwords: list[Password | str | bytes] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     verify: bool = False  # check TWRP .sha2 / .md5 digests
     debug: bool = False
     # Asked for one more password when every known one failed; None when not interactive.
     ask_password: AskPassword | None = None
+    # How the work is done; the results are the same with any of these (docs/performance.md).
+    read_ahead: bool = True  # decode compressed and encrypted streams in a worker thread
+    read_ahead_after: int = THREAD_AFTER  # tests set 0: every decoder gets a thread
+    fast_inflate: bool = True  # isal or zlib-ng when installed, else zlib
+    pattern_engine: str | None = None  # one of PATTERN_ENGINES; None: the fastest that loads
+    carve_chunk_size: int | None = None  # bytes of a raw image searched at once; None: 8 MiB
+    # CPython's thread switch interval lowered while an input is scanned, so that a decoding
+    # thread waits less for the GIL. Process-wide, so only on request (the CLI asks).
+    quick_switching: bool = False
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, **given: Any
+    ) -> ScanOptions:
+        """``given``, with the tuning variables of ``environ`` (default ``os.environ``):
+        ``KEYSCAN_NO_READAHEAD=1``, ``KEYSCAN_NO_FAST_INFLATE=1``,
+        ``KEYSCAN_PATTERN_ENGINE=hyperscan|re2|python``."""
+        env = os.environ if environ is None else environ
+
+        def switched_off(name: str) -> bool:
+            return env.get(name, "").strip() not in ("", "0")
+
+        engine = env.get("KEYSCAN_PATTERN_ENGINE", "").strip().lower()
+        tuning: dict[str, Any] = {
+            "read_ahead": not switched_off("KEYSCAN_NO_READAHEAD"),
+            "fast_inflate": not switched_off("KEYSCAN_NO_FAST_INFLATE"),
+            "pattern_engine": engine if engine in PATTERN_ENGINES else None,
+        }
+        return cls(**{**tuning, **given})
 
 
 class ScanContext:
@@ -61,6 +100,7 @@ class ScanContext:
         self.extract = True  # False for `keyscan ls`: open containers, extract nothing
         self.expanded = 0  # bytes decompressed or decrypted from this input so far
         self._on_artifact = on_artifact
+        self._charging = 0  # containers above whose reads charge the budget (``charging``)
 
     def passwords(self, provenance: tuple[str, ...]) -> Iterator[Password]:
         """Every password to try, in order; then, if interactive, what the user types.
@@ -95,6 +135,24 @@ class ScanContext:
             raise InputBudgetExceeded(
                 f"more than {self.limits.max_total_bytes:,} bytes decompressed from this input"
             )
+
+    @contextmanager
+    def charging(self, charges: bool = True) -> Iterator[None]:
+        """Around a container's ``yield`` of a child whose reads charge the budget (``charge``):
+        while the pipeline reads that child, no decoder below it runs ahead in a thread."""
+        self._charging += charges
+        try:
+            yield
+        finally:
+            self._charging -= charges
+
+    def read_ahead_after(self) -> int | None:
+        """Bytes a decoder produces before it goes on in a worker thread (``ReadAhead``);
+        None: never. Never below a container that charges the budget, so that every
+        charge is made in the scan's thread, in the order it would be without threads."""
+        if not self.options.read_ahead or self._charging:
+            return None
+        return self.options.read_ahead_after
 
     def add(self, candidate: Candidate) -> None:
         self.candidates.append(candidate)

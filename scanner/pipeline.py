@@ -13,7 +13,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -130,7 +130,8 @@ def _scan_input(
 
     ctx = ScanContext(options, on_artifact)
     ctx.extract = extract
-    with readahead.quick_switching(), problems_at(ctx, (str(path),)):
+    switching = readahead.quick_switching() if ctx.options.quick_switching else nullcontext()
+    with switching, problems_at(ctx, (str(path),)):
         # A Path subclass may show another name (`-`: standard input spooled to a file).
         _walk(open_input(path if isinstance(path, Path) else Path(path), ctx), ctx)
     top_level = [p for p in ctx.problems if p.provenance == (str(path),)]

@@ -22,19 +22,13 @@ from corpus.samples.archives import tar_bytes
 from corpus.samples.twrp import PASSWORD as TWRP_PASSWORD
 from scanner.containers import readahead
 from scanner.containers.readahead import ReadAhead
-from scanner.context import ScanOptions
+from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt
 from scanner.formats.adb.layout import MAGIC as ADB_MAGIC
 from scanner.formats.miui.layout import MAGIC as MIUI_MAGIC
 from scanner.formats.openaes.layout import MAGIC as OAES_MAGIC
 from scanner.pipeline import scan
 from scanner.reports.json_report import to_json
-
-
-@pytest.fixture(autouse=True)
-def _threads_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests choose threads or not themselves, whatever the environment says."""
-    monkeypatch.delenv("KEYSCAN_NO_READAHEAD", raising=False)
 
 
 class Producer:
@@ -116,12 +110,25 @@ def test_small_streams_start_no_thread() -> None:
     assert not ahead.threaded
 
 
-def test_no_readahead_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KEYSCAN_NO_READAHEAD", "1")
+def test_no_thread_when_told_so() -> None:
     producer = Producer(3, fail=False)
-    ahead = ReadAhead(producer.produce, producer.observe, thread_after=0)
+    ahead = ReadAhead(producer.produce, producer.observe, thread_after=None)
     assert ahead.read() == b"111122223333"
     assert not ahead.threaded
+
+
+@pytest.mark.parametrize(
+    ("environ", "after"),
+    [({}, readahead.THREAD_AFTER), ({"KEYSCAN_NO_READAHEAD": "1"}, None)],
+)
+def test_the_environment_switch_is_read_once_into_the_options(
+    environ: dict[str, str], after: int | None
+) -> None:
+    ctx = ScanContext(ScanOptions.from_environment(environ))
+    assert ctx.read_ahead_after() == after
+    with ctx.charging():  # below a container that charges the budget: never
+        assert ctx.read_ahead_after() is None
+    assert ctx.read_ahead_after() == after
 
 
 def test_quick_switching_is_restored() -> None:
@@ -169,12 +176,11 @@ def test_scans_are_identical_with_and_without_threads(
         real_start(self)
 
     monkeypatch.setattr(ReadAhead, "_start", counted_start)
-    monkeypatch.setattr(readahead, "THREAD_AFTER", 0)  # every decoded stream: a thread
-    threaded = to_json(scan(paths, ScanOptions(passwords=passwords)))
+    every = ScanOptions(passwords=passwords, read_ahead_after=0)  # every decoder: a thread
+    threaded = to_json(scan(paths, every))
     assert len(started) > 10
-    monkeypatch.setenv("KEYSCAN_NO_READAHEAD", "1")
     started.clear()
-    plain = to_json(scan(paths, ScanOptions(passwords=passwords)))
+    plain = to_json(scan(paths, ScanOptions(passwords=passwords, read_ahead=False)))
     assert started == []
     assert threaded == plain
     assert '"kind": "truncated"' in plain and '"kind": "corrupt"' in plain
@@ -193,8 +199,7 @@ def _producers(
         real_start(self)
 
     monkeypatch.setattr(ReadAhead, "_start", counted_start)
-    monkeypatch.setattr(readahead, "THREAD_AFTER", 0)
-    scan(paths, ScanOptions(passwords=passwords))
+    scan(paths, ScanOptions(passwords=passwords, read_ahead_after=0))
     return started
 
 

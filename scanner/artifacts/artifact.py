@@ -47,9 +47,6 @@ class Artifact:
     mtime_source: str = "file mtime"  # "file mtime", "tar member mtime", "zip member mtime"
     device_path: str | None = None  # where the file lived on the phone, when known
     reopenable: bool = True  # False for forward-only members (tar streams)
-    # Its bytes come through a container that charges the input's budget (a decompressed
-    # stream, a zip member): a decoder over them stays in the scan's thread (readahead.py).
-    charged: bool = False
     depth: int = 0  # container nesting depth
     origin: Origin = Origin()
 
@@ -82,11 +79,9 @@ class Artifact:
         mtime_source: str = "file mtime",
         device_path: str | None = None,
         reopenable: bool = True,
-        charged: bool = False,
         origin: Origin = Origin(),
     ) -> Artifact:
-        """An artifact one container level below this one (``charged`` if its own
-        container charges the budget; a charged parent makes every child charged)."""
+        """An artifact one container level below this one."""
         return Artifact(
             chain=(*self.chain, member),
             opener=opener,
@@ -95,7 +90,6 @@ class Artifact:
             mtime_source=mtime_source if mtime is not None else self.mtime_source,
             device_path=device_path,
             reopenable=reopenable,
-            charged=charged or self.charged,
             depth=self.depth + 1,
             origin=origin,
         )

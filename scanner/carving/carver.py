@@ -41,7 +41,7 @@ from scanner.formats.sqlite.layout import (
 )
 from scanner.vocab.keys import vocabulary
 
-CHUNK_SIZE = 8 << 20  # bytes searched at a time (tests shrink it to put anchors on borders)
+CHUNK_SIZE = 8 << 20  # bytes searched at a time (ScanOptions.carve_chunk_size)
 PIECE = 16 << 10  # bytes asked of a forward-only source at a time (lost at a cut)
 REACH = 4096  # text kept on either side of a key, at most
 GATE = 256  # a key field name must start this close before a "value" holding the key
@@ -80,9 +80,11 @@ class Carver:
         max_bytes: int,
         allocation: Allocation | None = None,
         chunk_size: int = CHUNK_SIZE,
+        engine: str | None = None,
     ) -> None:
         self.read, self.reread, self.max_bytes = read, reread, max_bytes
         self.allocation, self.chunk_size = allocation, chunk_size
+        self.engine = engine  # ScanOptions.pattern_engine: hyperscan (the default) or not
         self.notes: list[str] = []  # limits met, for the container to report
         self._done = 0  # offsets below this were searched
         self._captures: list[Capture] = []  # still taking bytes
@@ -208,7 +210,7 @@ class Carver:
         self, buf: bytearray, lo: int, first: int, ready: int, hi: int, delta: int, eof: bool
     ) -> None:
         """Every anchor starting in ``buf[first:ready]``, by the fastest engine here."""
-        engine = fast_engine()
+        engine = fast_engine(self.engine)
         keys: list[int] | None = None  # key-shaped text the engine found; None: sample
         if engine is None:
             at = first + (-(first + delta)) % WAL_ALIGN

@@ -6,7 +6,6 @@ search keeps its engines in ``extractors/patterns.py``.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 from scanner.vocab.keys import Vocabulary, vocabulary
@@ -41,14 +40,15 @@ class FastEngine:
         return found
 
 
-def fast_engine() -> FastEngine | None:
-    """Hyperscan when it loads, unless ``KEYSCAN_PATTERN_ENGINE`` asks for another engine."""
-    return _fast_engine(vocabulary())
+def fast_engine(wanted: str | None = None) -> FastEngine | None:
+    """Hyperscan when it loads, unless ``wanted`` (``ScanOptions.pattern_engine``) names
+    another engine."""
+    return _fast_engine(vocabulary(), wanted)
 
 
 @cache
-def _fast_engine(vocab: Vocabulary) -> FastEngine | None:  # one per vocabulary: tests swap it
-    if os.environ.get("KEYSCAN_PATTERN_ENGINE", "hyperscan").strip().lower() != "hyperscan":
+def _fast_engine(vocab: Vocabulary, wanted: str | None) -> FastEngine | None:  # one per vocabulary
+    if wanted not in (None, "hyperscan"):
         return None
     try:
         return FastEngine(vocab)

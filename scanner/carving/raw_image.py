@@ -155,7 +155,8 @@ class RawImage(Container):
             reread=source.rereadable,
             max_bytes=ctx.limits.max_sqlite_bytes,
             allocation=ext4,
-            chunk_size=carving.CHUNK_SIZE,  # looked up now: tests shrink it
+            chunk_size=ctx.options.carve_chunk_size or carving.CHUNK_SIZE,
+            engine=ctx.options.pattern_engine,
         )
         for count, carve in enumerate(carver.run()):
             for note in carver.notes:

@@ -1,28 +1,27 @@
 """Decode ahead in a worker thread, so that inflate runs while the scan reads earlier bytes.
 
 Inflate (zlib, isal, zlib-ng), bzip2, xz, AES (pycryptodome) and file reads release the
-GIL. With a second core, a compressed backup then costs about the larger of the decoding
-and the scan's own work, not their sum (docs/performance.md).
+GIL: with a second core, a compressed backup costs about the larger of the decoding and
+the scan's own work, not their sum.
 
 Results never depend on timing. The reader gets exactly what a plain loop over
 ``produce()`` would give it, in the same order: the same chunks, the same exception at the
 same place, and the producer's state (``observed``) as it was just after the chunk being
 read, never a later one. Small streams start no thread: the first ``thread_after`` bytes
-are produced in the reader's own thread. ``KEYSCAN_NO_READAHEAD=1`` never starts one.
+are produced in the reader's own thread; ``thread_after=None`` never starts one.
 
-A decoder runs ahead (``threaded``) only when no container under it charges the input's
-budget (``ScanContext.charge``: decompressed streams and zip members do; see
-``Artifact.charged``), so every charge is made in the scan's thread, in the same order as
-without threads. Decoders nested in a backup or an OpenAES file may run ahead too: the
-inner one's thread reads the outer one's chunks while the scan's thread reads only the
-inner one, and the scan goes back to the outer one only after closing the inner one,
-which ends its thread.
+The container decides (``ScanContext.read_ahead_after``): a decoder runs ahead only when
+no container above it charges the input's budget (``ScanContext.charging``: decompressed
+streams, zip members and sparse tar members do), so every charge is made in the scan's
+thread, in the same order as without threads. Decoders nested in a backup or an OpenAES
+file may run ahead too: the inner one's thread reads the outer one's chunks while the
+scan's thread reads only the inner one, and the scan goes back to the outer one only
+after closing the inner one, which ends its thread.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import queue
 import sys
 import threading
@@ -38,21 +37,16 @@ THREAD_AFTER = 4 << 20  # bytes produced before a thread pays for itself
 DEPTH = 4  # chunks decoded ahead: memory is DEPTH x the producer's chunk size
 _POLL = 0.1  # seconds between a blocked producer's checks for close()
 # The producer needs the GIL for a moment after each C call; at CPython's default 5 ms
-# interval it waits that long behind the scan's Python code. Measured (bench.ab, scale
-# 0.25): it waited 0.24 s in all at 100 us, 0.19 s at 20 us, 0.16 s at 10 us; the rest is
-# the scan's long C calls that keep the GIL (bytes.count, copies).
+# switch interval it can wait that long behind the scan's Python code.
 SWITCH_INTERVAL = 2e-5
 # A chunk, the producer's state just after it, and the error that ended it, if any.
 _Item = tuple[bytes, _T, "Exception | None"]
 
 
-def enabled() -> bool:
-    return os.environ.get("KEYSCAN_NO_READAHEAD", "").strip() in ("", "0")
-
-
 @contextmanager
 def quick_switching() -> Iterator[None]:
-    """CPython's thread switch interval at ``SWITCH_INTERVAL`` for a scan, then restored."""
+    """CPython's thread switch interval at ``SWITCH_INTERVAL`` for a scan, then restored.
+    It is process-wide: used only when ``ScanOptions.quick_switching`` asks for it."""
     before = sys.getswitchinterval()
     sys.setswitchinterval(min(before, SWITCH_INTERVAL))
     try:
@@ -101,16 +95,13 @@ class ReadAhead(io.RawIOBase, Generic[_T]):
         observe: Callable[[], _T],
         close_inner: Callable[[], None] | None = None,
         *,
-        threaded: bool = True,
-        thread_after: int | None = None,
+        thread_after: int | None = THREAD_AFTER,
         depth: int = DEPTH,
     ) -> None:
         self._produce = produce
         self._observe = observe
         self._close_inner = close_inner
-        # Looked up at each call, so that tests can make every stream threaded.
-        after = THREAD_AFTER if thread_after is None else thread_after
-        self._thread_after = after if threaded and enabled() else -1
+        self._thread_after = -1 if thread_after is None else thread_after
         self._depth = depth
         self._chunk = memoryview(b"")
         self._produced = 0

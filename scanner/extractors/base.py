@@ -13,6 +13,7 @@ from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.artifacts.text import looks_like_text as looks_like_text  # the detectors use it
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded
+from scanner.extractors.patterns import Engine, default_engine
 from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import confidence_for, is_wearable_model
 
@@ -41,6 +42,11 @@ def artifact_time(artifact: Artifact) -> tuple[datetime | None, str]:
     if artifact.mtime is None:
         return None, "none"
     return datetime.fromtimestamp(artifact.mtime, tz=timezone.utc), artifact.mtime_source
+
+
+def engine_for(ctx: ScanContext) -> Engine:
+    """The key-search engine this scan was told to use (``ScanOptions.pattern_engine``)."""
+    return default_engine(ctx.options.pattern_engine)
 
 
 def make_candidate(

@@ -15,12 +15,11 @@ matter, and every engine gives the same candidates. It reports, for one block:
 Engines, fastest first (docs/performance.md, 512 MiB of log text on 2 cores): hyperscan
 (PyPI ``hyperscan``) about 0.3 s, google-re2 about 1 s, the pure-Python engine (``re``
 over the lowered block, one pattern per name ending) about 1.3 s; ``re`` with the
-case-insensitive pattern took 16 s. ``KEYSCAN_PATTERN_ENGINE=python|re2|hyperscan`` forces one.
+case-insensitive pattern took 16 s. ``ScanOptions.pattern_engine`` forces one.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -241,15 +240,15 @@ def available() -> dict[str, Engine]:
     return found
 
 
-def default_engine() -> Engine:
-    """The fastest engine that loads (or the one ``KEYSCAN_PATTERN_ENGINE`` names)."""
-    return _default_engine(vocabulary())
+def default_engine(wanted: str | None = None) -> Engine:
+    """The engine named ``wanted`` (``ScanOptions.pattern_engine``) if it loads, else the
+    fastest that does."""
+    return _default_engine(vocabulary(), wanted)
 
 
 @cache
-def _default_engine(vocab: Vocabulary) -> Engine:  # one per vocabulary: tests swap it
-    wanted = os.environ.get("KEYSCAN_PATTERN_ENGINE", "").strip().lower()
-    order = [wanted] if wanted in ENGINES else list(ENGINES)
+def _default_engine(vocab: Vocabulary, wanted: str | None) -> Engine:  # one per vocabulary
+    order = [wanted] if wanted is not None and wanted in ENGINES else list(ENGINES)
     for name in [*order, "python"]:
         try:
             return ENGINES[name]()

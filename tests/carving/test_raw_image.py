@@ -35,7 +35,7 @@ Seen = list[tuple[tuple[str, ...], str, Origin]]
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test runs with the pure-Python anchor search and with hyperscan's."""
     if request.param == "python":
-        monkeypatch.setattr(carving, "fast_engine", lambda: None)
+        monkeypatch.setattr(carving, "fast_engine", lambda wanted=None: None)
     elif carving.fast_engine() is None:
         pytest.skip("hyperscan (the optional fast extra) is not installed")
     return str(request.param)
@@ -212,12 +212,12 @@ def test_cut_gzip_stream_reports_the_cut_and_keeps_what_came_before(
 
 @pytest.mark.parametrize("chunk_size", [4099, 37_160, 65_536])
 def test_small_chunks_give_the_same_candidates(
-    samples: tuple[Path, dict[str, Expected]], monkeypatch: pytest.MonkeyPatch, chunk_size: int
+    samples: tuple[Path, dict[str, Expected]], chunk_size: int
 ) -> None:
     root, expected = samples
     before = {name: _facts(_scan(root / name)[0]) for name in expected}
-    monkeypatch.setattr(carving, "CHUNK_SIZE", chunk_size)
-    assert {name: _facts(_scan(root / name)[0]) for name in expected} == before
+    small = ScanOptions(carve_chunk_size=chunk_size)
+    assert {name: _facts(_scan(root / name, small)[0]) for name in expected} == before
 
 
 def test_entry_limit(samples: tuple[Path, dict[str, Expected]]) -> None:

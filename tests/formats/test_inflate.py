@@ -35,7 +35,8 @@ EXPECTED = NOISE + ZEROS + b"second member\n"
 
 @pytest.fixture(params=sorted(LIBRARIES))
 def library(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(inflate, "_LIB", LIBRARIES[request.param])
+    chosen = (str(request.param), LIBRARIES[request.param])
+    monkeypatch.setattr(inflate, "library", lambda fast=True: chosen)
     return str(request.param)
 
 

@@ -18,6 +18,7 @@ import pytest
 from corpus.common import fake_key, fake_mac, write
 from scanner.artifacts import Artifact
 from scanner.carving import carver as carving
+from scanner.extractors import base as extractor_base
 from scanner.extractors import patterns
 from scanner.extractors.text_keys import keys_in_text
 from scanner.formats.logs import extractor as log
@@ -103,11 +104,12 @@ def line_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     except Exception:
         pytest.skip(f"{name} is not installed")
 
-    def made() -> patterns.Engine:
+    def made(wanted: str | None = None) -> patterns.Engine:
         return patterns.ENGINES[name]()
 
     monkeypatch.setattr(patterns, "default_engine", made)
     monkeypatch.setattr(log, "default_engine", made)
+    monkeypatch.setattr(extractor_base, "default_engine", made)  # engine_for(ctx)
     return name
 
 
@@ -116,7 +118,7 @@ def carving_engine(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     if request.param == "python":
-        monkeypatch.setattr(carving, "fast_engine", lambda: None)
+        monkeypatch.setattr(carving, "fast_engine", lambda wanted=None: None)
     elif carving.fast_engine() is None:
         pytest.skip("hyperscan (the optional fast extra) is not installed")
     yield str(request.param)

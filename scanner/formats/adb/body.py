@@ -50,11 +50,12 @@ class BodyDecoder:
         compressed: bool,
         offset: int,
         limit: int,
+        fast_inflate: bool = True,
     ) -> None:
         self._source = source
         self._first = first
         self._decryptor = decryptor
-        self._inflater = inflate.decompressobj() if compressed else None
+        self._inflater = inflate.decompressobj(fast=fast_inflate) if compressed else None
         self._offset = offset  # file bytes before the body, for messages
         self._limit = limit
         self._out = b""

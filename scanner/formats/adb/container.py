@@ -130,16 +130,14 @@ def open_body(
     provenance: tuple[str, ...] = ("(stream)",),
     prefix: bytes = b"",
     offset: int = 0,
-    threaded: bool = False,
 ) -> io.BufferedReader:
     """The decoded tar stream of the backup starting at ``prefix`` + ``stream``.
 
     Raises header and password problems; body problems are in ``result.raw.observed`` (a
     ``BodyStatus``). ``offset``: file bytes before ``prefix`` (a MIUI header), for
-    messages. ``threaded``: nothing under ``stream`` charges the input's budget, so it
-    may be decoded ahead in a worker thread (readahead.py).
+    messages. Decoded ahead in a worker thread when ``ctx`` allows (readahead.py).
     """
-    return _open(stream, ctx, provenance, prefix, offset, threaded)[1]
+    return _open(stream, ctx, provenance, prefix, offset)[1]
 
 
 def _open(
@@ -148,7 +146,6 @@ def _open(
     provenance: tuple[str, ...],
     prefix: bytes,
     offset: int,
-    threaded: bool,
 ) -> tuple[AdbHeader, io.BufferedReader]:
     data = prefix + read_up_to(stream, max(0, HEADER_LIMIT - len(prefix)))
     header = parse_header(data, at_eof=len(data) < HEADER_LIMIT)
@@ -164,8 +161,10 @@ def _open(
         header.compressed,
         offset + header.size,
         ctx.limits.max_total_bytes,
+        ctx.options.fast_inflate,
     )
-    ahead = ReadAhead(body.next_chunk, body.status, body.close, threaded=threaded)
+    after = ctx.read_ahead_after()
+    ahead = ReadAhead(body.next_chunk, body.status, body.close, thread_after=after)
     return header, io.BufferedReader(ahead, buffer_size=OUT_CHUNK)
 
 
@@ -262,5 +261,5 @@ class AndroidBackup(Container):
         return head.startswith(MAGIC)
 
     def walk(self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext) -> Iterator[Artifact]:
-        _, reader = _open(stream, ctx, artifact.chain, b"", 0, not artifact.charged)
+        _, reader = _open(stream, ctx, artifact.chain, b"", 0)
         yield from walk_body(artifact, reader, ctx)

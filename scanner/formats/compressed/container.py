@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 from scanner.artifacts import Artifact
 from scanner.containers.base import Container
 from scanner.containers.readahead import ReadAhead
-from scanner.context import Limits, ScanContext
+from scanner.context import Limits, ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 from scanner.formats.compressed import inflate
 
@@ -69,9 +69,9 @@ class _CountingReader:
 class Decompressed(io.RawIOBase):
     """A decompressor's output with the size and ratio limits, and its errors in our words.
 
-    ``produce()`` gives the next decoded bytes (b"" at the end). When ``threaded``, it runs
-    ahead in a worker thread (``readahead``); its errors are raised here, in the reader's
-    thread, where a plain loop would have met them.
+    ``produce()`` gives the next decoded bytes (b"" at the end). After ``thread_after``
+    bytes it runs ahead in a worker thread (``readahead``; None: never); its errors are
+    raised here, in the reader's thread, where a plain loop would have met them.
     """
 
     def __init__(
@@ -81,11 +81,11 @@ class Decompressed(io.RawIOBase):
         limits: Limits,
         what: str,
         charge: Callable[[int], None] | None = None,
-        threaded: bool = False,
+        thread_after: int | None = None,
     ) -> None:
         self._charge = charge
         # The compressed bytes used so far go with each chunk, for the ratio limit.
-        self._ahead = ReadAhead(produce, lambda: source.count, threaded=threaded)
+        self._ahead = ReadAhead(produce, lambda: source.count, thread_after=thread_after)
         self._source = source
         self._limits = limits
         self._what = what
@@ -137,7 +137,7 @@ def _in_steps(reader: bz2.BZ2File | lzma.LZMAFile) -> Callable[[], bytes]:
 
 class _Compressed(Container):
     @staticmethod
-    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+    def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:
         """The decoded bytes of ``stream``, one chunk per call (b"" at the end)."""
         raise NotImplementedError
 
@@ -150,17 +150,16 @@ class _Compressed(Container):
         )
         source = _CountingReader(stream)
         raw = Decompressed(
-            self.decompress(cast("BinaryIO", source)),  # the decompressors only read()
+            self.decompress(cast("BinaryIO", source), ctx.options),  # they only read()
             source,
             ctx.limits,
             f"{self.name} stream {name}",
             ctx.charge,
-            threaded=not artifact.charged,  # no budget charged below it (readahead.py)
+            thread_after=ctx.read_ahead_after(),
         )
         inner = io.BufferedReader(raw, buffer_size=1 << 16)
-        yield artifact.child(
-            name, lambda: inner, device_path=device_path, reopenable=False, charged=True
-        )
+        with ctx.charging():  # reading the child decompresses: it charges the budget
+            yield artifact.child(name, lambda: inner, device_path=device_path, reopenable=False)
 
 
 class Gzip(_Compressed):
@@ -171,10 +170,10 @@ class Gzip(_Compressed):
         return head[:3] == b"\x1f\x8b\x08"  # magic + deflate, the only method gzip defines
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+    def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:
         # Reads concatenated gzip members (pigz, rotated logs) one after the other; by
-        # isal or zlib-ng when installed (same bytes, 2-3 times faster: inflate.py).
-        return inflate.GzipChunks(stream).next
+        # isal or zlib-ng when installed and allowed (same bytes, faster: inflate.py).
+        return inflate.GzipChunks(stream, fast=options.fast_inflate).next
 
 
 class Bzip2(_Compressed):
@@ -191,7 +190,7 @@ class Bzip2(_Compressed):
         )
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+    def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:
         return _in_steps(bz2.BZ2File(stream))
 
 
@@ -203,5 +202,5 @@ class Xz(_Compressed):
         return head[:6] == b"\xfd7zXZ\x00"
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+    def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:
         return _in_steps(lzma.LZMAFile(stream))

@@ -1,51 +1,55 @@
 """Inflate (zlib, raw deflate, gzip) by the fastest library installed.
 
 python-isal (``isal.isal_zlib``) and zlib-ng (``zlib_ng.zlib_ng``) decode the same streams
-as the standard ``zlib`` to the same bytes, 2-3 times faster (docs/performance.md); they
-are the optional extra ``keyscan[fast]``. ``KEYSCAN_NO_FAST_INFLATE=1`` forces ``zlib``
-(to compare, or to rule the library out).
+as the standard ``zlib`` to the same bytes, faster (docs/performance.md); they are the
+optional extra ``keyscan[fast]``. ``fast=False`` (``ScanOptions.fast_inflate``) forces
+``zlib``, to compare or to rule the library out.
 
 gzip is read by ``GzipChunks`` over the chosen library, not by a ``GzipFile``: the
 library checks the header and CRC itself, and every byte decoded before a cut is handed
-on (docs/performance.md). The fast libraries' exceptions are not ``zlib.error``: catch
-``ERRORS``.
+on. The fast libraries' exceptions are not ``zlib.error``: catch ``ERRORS``.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
+from functools import cache
 from types import ModuleType
 from typing import Any, BinaryIO
 
 
-def _choose() -> tuple[str, ModuleType]:
-    """(name, zlib-compatible module)."""
-    if os.environ.get("KEYSCAN_NO_FAST_INFLATE", "").strip() not in ("", "0"):
-        return "zlib", zlib
+def _installed() -> list[tuple[str, ModuleType]]:
+    """(name, zlib-compatible module) of every library here, fastest first."""
+    found = []
     try:
         from isal import isal_zlib
 
-        return "isal", isal_zlib
+        found.append(("isal", isal_zlib))
     except ImportError:
         pass
     try:
         from zlib_ng import zlib_ng
 
-        return "zlib-ng", zlib_ng
+        found.append(("zlib-ng", zlib_ng))
     except ImportError:
         pass
-    return "zlib", zlib
+    return [*found, ("zlib", zlib)]
 
 
-NAME, _LIB = _choose()
-ERRORS: tuple[type[Exception], ...] = tuple({zlib.error, _LIB.error})
+_INSTALLED = _installed()
+ERRORS: tuple[type[Exception], ...] = tuple(dict.fromkeys(lib.error for _, lib in _INSTALLED))
 
 
-def decompressobj(wbits: int = zlib.MAX_WBITS) -> Any:
+@cache
+def library(fast: bool = True) -> tuple[str, ModuleType]:
+    """(name, module): the fastest library installed, or ``zlib`` when not ``fast``."""
+    return _INSTALLED[0] if fast else _INSTALLED[-1]
+
+
+def decompressobj(wbits: int = zlib.MAX_WBITS, *, fast: bool = True) -> Any:
     """``zlib.decompressobj`` of the chosen library (same methods and attributes)."""
-    return _LIB.decompressobj(wbits)
+    return library(fast)[1].decompressobj(wbits)
 
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -63,10 +67,11 @@ class GzipChunks:
     the call that meets a cut; ``gzip.GzipFile``'s runs Python per read.
     """
 
-    def __init__(self, source: BinaryIO, limit: int = CHUNK) -> None:
+    def __init__(self, source: BinaryIO, limit: int = CHUNK, *, fast: bool = True) -> None:
         self._source = source
         self._limit = limit
-        self._inflater = _LIB.decompressobj(31)
+        self._lib = library(fast)[1]
+        self._inflater = self._lib.decompressobj(31)
         self._input = memoryview(b"")  # compressed bytes not yet given to the inflater
         self._ended = False
 
@@ -107,8 +112,8 @@ class GzipChunks:
         elif not rest.startswith(GZIP_MAGIC):
             raise gzip.BadGzipFile(f"not a gzip member after the last one ({rest[:2]!r})")
         else:
-            self._inflater = _LIB.decompressobj(31)
+            self._inflater = self._lib.decompressobj(31)
             self._input = memoryview(rest)
 
 
-__all__ = ["CHUNK", "ERRORS", "NAME", "GzipChunks", "decompressobj"]
+__all__ = ["CHUNK", "ERRORS", "GzipChunks", "decompressobj", "library"]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from scanner.artifacts import Artifact
+from scanner.context import ScanOptions
 from scanner.errors import Corrupt, Truncated
 from scanner.formats.compressed import inflate
 from scanner.formats.compressed.container import _Compressed
@@ -153,5 +154,5 @@ class Zstd(_Compressed):
         return zstandard is not None and head[:4] == MAGIC
 
     @staticmethod
-    def decompress(stream: BinaryIO) -> Callable[[], bytes]:
+    def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:
         return _ZstdChunks(stream).next

@@ -17,7 +17,13 @@ from typing import BinaryIO
 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
-from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
+from scanner.extractors.base import (
+    Extractor,
+    engine_for,
+    looks_like_text,
+    make_candidate,
+    read_document,
+)
 from scanner.extractors.text_keys import keys_in_text, line_time
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.logs.extractor import scan_lines
@@ -67,7 +73,7 @@ class JsonDocument(Extractor):
     ) -> Iterator[Candidate]:
         data, rest = read_document(artifact, stream, ctx, "JSON")
         if data is None:  # too big to parse whole: its lines are still searched
-            yield from scan_lines(artifact, rest, Method.TEXT)
+            yield from scan_lines(artifact, rest, Method.TEXT, engine_for(ctx))
             return
         try:
             document = json.loads(data.removeprefix(_BOM).decode("utf-8", "replace"))
@@ -77,7 +83,7 @@ class JsonDocument(Extractor):
         except (ValueError, RecursionError):
             # Not one JSON document (JSON Lines, cut off, a log starting with "["): the
             # line search still finds "auth_key":"…" fragments.
-            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT)
+            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT, engine_for(ctx))
             return
         yield from found
 

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
-from scanner.extractors.base import Extractor, looks_like_text, make_candidate
+from scanner.extractors.base import Extractor, engine_for, looks_like_text, make_candidate
 from scanner.extractors.patterns import TOOL_AT_START, Engine, default_engine
 from scanner.extractors.text_keys import TextKey, keys_in_text, line_time
 from scanner.formats.logs.tool_output import TOOL_STARTS, ToolOutput, in_freemyband_folder
@@ -253,7 +253,7 @@ class LogLines(Extractor):
     def extract(
         self, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
     ) -> Iterator[Candidate]:
-        return scan_lines(artifact, stream, Method.LOG)
+        return scan_lines(artifact, stream, Method.LOG, engine_for(ctx))
 
 
 __all__ = [

@@ -96,8 +96,6 @@ class MiuiBackup(Container):
             if at_eof and magic.startswith(rest):
                 raise Truncated("the Android backup header after the MIUI header ends early")
             raise Corrupt("no Android backup stream follows the MIUI header")
-        reader = open_body(
-            stream, ctx, artifact.chain, rest, header.size, threaded=not artifact.charged
-        )
+        reader = open_body(stream, ctx, artifact.chain, rest, header.size)
         origin = Origin(package=header.package, label=header.label)
         yield from walk_body(artifact, reader, ctx, origin)

@@ -245,8 +245,9 @@ class OpenAes(Container):
             else None
         )
         chunks = OaesChunks(stream, key, plain)
-        # Decrypted ahead in a worker thread unless a budget is charged below (readahead.py).
-        ahead = ReadAhead(chunks.next, lambda: None, chunks.close, threaded=not artifact.charged)
+        # Decrypted ahead in a worker thread when the context allows (readahead.py).
+        after = ctx.read_ahead_after()
+        ahead = ReadAhead(chunks.next, lambda: None, chunks.close, thread_after=after)
         reader = io.BufferedReader(ahead, buffer_size=1 << 16)
         yield artifact.child(name, lambda: reader, device_path=device_path, reopenable=False)
 

@@ -360,7 +360,12 @@ def carve_page(
             yield Carved(number, record.start - base, kind, record)
 
 
-def carve_image(image: Buffer, page_size: int, shapes: Sequence[TableShape]) -> Iterator[Carved]:
+def carve_image(
+    image: Buffer,
+    page_size: int,
+    shapes: Sequence[TableShape],
+    engine: patterns.Engine | None = None,
+) -> Iterator[Carved]:
     """Deleted records of a whole database image: its freelist pages, and the free
     regions of its live table pages. Page headers are read, not pages: a live page is
     looked at only if an anchor lies in its free space."""
@@ -373,7 +378,7 @@ def carve_image(image: Buffer, page_size: int, shapes: Sequence[TableShape]) -> 
     # lies inside its page, so other live pages hold no anchor in their free space.
     pages = len(image) // page_size
     numbers: Iterable[int] = range(1, pages + 1)
-    ends = patterns.default_engine().hex_run_ends(image)
+    ends = (engine or patterns.default_engine()).hex_run_ends(image)
     if ends is not None:
         hex_pages = {(end - 1) // page_size + 1 for end in ends}
         numbers = sorted(n for n in hex_pages | freed.keys() if n <= pages)

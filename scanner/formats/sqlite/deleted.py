@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from scanner.artifacts import Artifact
+from scanner.extractors.patterns import Engine
 from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
 from scanner.formats.sqlite.carve import (
     Carved,
@@ -59,8 +60,11 @@ def _findings(carved: Carved, prefix: str) -> list[Finding]:
 class Recovery:
     """The deleted-data pass of one family, after its live views were read."""
 
-    def __init__(self, known: set[tuple[str, str, str | None, str]]) -> None:
+    def __init__(
+        self, known: set[tuple[str, str, str | None, str]], engine: Engine | None = None
+    ) -> None:
         self.known = known  # slots already reported (live views first)
+        self.engine = engine
 
     def _candidates(
         self,
@@ -85,7 +89,8 @@ class Recovery:
         self, artifact: Artifact, image: Buffer, page_size: int, shapes: Sequence[TableShape]
     ) -> Iterator[Candidate]:
         """Deleted rows of the database file itself."""
-        yield from self._candidates(artifact, carve_image(image, page_size, shapes), Method.CARVE)
+        carved = carve_image(image, page_size, shapes, self.engine)
+        yield from self._candidates(artifact, carved, Method.CARVE)
 
     def wal(
         self,

@@ -30,6 +30,7 @@ from typing import BinaryIO
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
+from scanner.extractors.base import engine_for
 from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
 from scanner.formats.sqlite.deleted import Recovery
 from scanner.formats.sqlite.rows import (
@@ -107,7 +108,7 @@ class _FamilyReader:
     ) -> Iterator[Candidate]:
         """Candidates of one image; a companion view reports only what the main one lacks.
         ``history``: the image is an older state than the main file (``deleted``)."""
-        for finding in read_image(image, report):
+        for finding in read_image(image, report, engine_for(self.ctx)):
             self.known.add(finding.slot)
             if method == Method.SQLITE:
                 self.seen.add(finding.identity)
@@ -178,7 +179,7 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
 
         yield from _companion(family.journal, Method.JOURNAL, rolled_back, base is not None, reader)
     # Deleted data, once every live view has said what it holds.
-    recovery = Recovery(reader.known)
+    recovery = Recovery(reader.known, engine_for(ctx))
     shapes = wal_view[1].tables or main_report.tables
     if wal is not None and family.wal is not None:
         current = wal_view[0] if wal_view[0] is not None else base

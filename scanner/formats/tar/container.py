@@ -196,7 +196,7 @@ class Tar(Container):
             opener = self._opener(member, source, artifact, ctx)
             if opener is None:
                 continue
-            yield artifact.child(
+            child = artifact.child(
                 member.name,
                 opener,
                 size=member.size,
@@ -204,8 +204,9 @@ class Tar(Container):
                 mtime_source="tar member mtime",
                 device_path=member_device_path(member.name),
                 reopenable=False,
-                charged=member.sparse is not None,  # its holes count against the budget
             )
+            with ctx.charging(member.sparse is not None):  # its holes count against the budget
+                yield child
 
     @staticmethod
     def _opener(

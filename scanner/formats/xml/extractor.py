@@ -24,7 +24,13 @@ from typing import BinaryIO
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import Unsupported
-from scanner.extractors.base import Extractor, looks_like_text, make_candidate, read_document
+from scanner.extractors.base import (
+    Extractor,
+    engine_for,
+    looks_like_text,
+    make_candidate,
+    read_document,
+)
 from scanner.extractors.text_keys import keys_in_text
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.logs.extractor import scan_lines
@@ -105,10 +111,10 @@ class XmlPrefs(Extractor):
     ) -> Iterator[Candidate]:
         data, rest = read_document(artifact, stream, ctx, "XML")
         if data is None:  # too big to parse whole: its lines are still searched
-            yield from scan_lines(artifact, rest, Method.TEXT)
+            yield from scan_lines(artifact, rest, Method.TEXT, engine_for(ctx))
             return
         if _DTD.search(data):
-            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT)
+            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT, engine_for(ctx))
             raise Unsupported(
                 "XML with a DTD or entity declarations is not parsed (entity expansion); "
                 "its text was searched line by line"
@@ -117,7 +123,7 @@ class XmlPrefs(Extractor):
             root = ET.fromstring(data)
         except (ET.ParseError, ValueError, LookupError):
             # Cut off or not XML after all (HTML, a log starting with "<"): search its lines.
-            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT)
+            yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT, engine_for(ctx))
             return
         if may_name_key_fields(data, b"&#"):
             yield from self._walk(artifact, root)

@@ -182,7 +182,7 @@ class Zip(Container):
                     ctx.report(error, artifact.chain)
                     locked = True
                     continue
-            yield artifact.child(
+            member = artifact.child(
                 info.filename,
                 self._opener(archive, info, password, budget, ctx),
                 size=info.file_size,
@@ -190,8 +190,9 @@ class Zip(Container):
                 mtime_source="zip member mtime",
                 device_path=member_device_path(info.filename),
                 reopenable=False,  # the archive closes when the walk ends
-                charged=True,  # its reads count against the input's budget
             )
+            with ctx.charging():  # its reads count against the input's budget
+                yield member
 
     @staticmethod
     def _refusal(info: zipfile.ZipInfo, ctx: ScanContext) -> ScanError | None:
