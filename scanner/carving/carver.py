@@ -16,8 +16,8 @@ runs over every byte:
   extractors. (Searching a dozen case variants of the field names one by one costs a
   dozen passes; this costs about one.)
 
-With the optional ``fast`` extra, hyperscan proposes the same places in one pass (about
-five times faster on text full of digests); the checks that decide are the same.
+With the optional ``fast`` extra, hyperscan proposes the same places in one pass (faster
+on text full of digests); the checks that decide are the same.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ matter, and every engine gives the same candidates. It reports, for one block:
   output: first byte (after leading blanks) ``|``, ``+``, ``\\xe2`` (box drawing) or the
   word ``Device``. Other lines are no-ops for ``ToolOutput`` while it is inactive.
 
-Engines, fastest first (docs/performance.md, 512 MiB of log text on 2 cores): hyperscan
-(PyPI ``hyperscan``) about 0.3 s, google-re2 about 1 s, the pure-Python engine (``re``
-over the lowered block, one pattern per name ending) about 1.3 s; ``re`` with the
-case-insensitive pattern took 16 s. ``ScanOptions.pattern_engine`` forces one.
+Engines, fastest first (figures: docs/performance.md): hyperscan (PyPI ``hyperscan``),
+google-re2, and the pure-Python engine (``re`` over the lowered block, one pattern per
+name ending; ``re`` with one case-insensitive pattern is far slower).
+``ScanOptions.pattern_engine`` forces one.
 """
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ _MAX_HEX_ENDS = 20_000  # past this many, a hex-heavy file: callers look page by
 TOOL_AT_START = re.compile(rb"(?:[ \t][ \t\r\x0b\x0c]*)?(?:Device|[|+\xe2])")
 # Bytes per call of ``re``, RE2, ``lower`` or ``count``: these keep the GIL while they
 # run, and the decoding thread (containers/readahead.py) waits for it after each inflate
-# call. With the pure-Python engine and 64 KiB pieces instead of 1 MiB blocks, it waited
-# 0.16 s instead of 0.35 s per 0.25-scale bench backup (docs/performance.md). Hyperscan
-# lets the GIL go itself.
+# call, so smaller pieces mean shorter waits. Hyperscan lets the GIL go itself.
 PIECE = 64 << 10
 
 
@@ -86,10 +84,9 @@ def _line_pieces(block: bytes) -> Iterator[tuple[int, bytes]]:
 
 class PythonEngine:
     """Pure Python: ``re`` over the lowered text, one pattern per field-name ending, so
-    that each starts with a literal (``re`` then skips to it in C instead of trying the
-    pattern at every ``k`` and ``t``: 0.19 s per 128 MiB of bench log text, against 0.41
-    for ``bytes.find`` of each name and ``re.match`` there, 1.0 for one ``key|token``
-    pattern and 3.1 with ``re.IGNORECASE``)."""
+    that each starts with a literal: ``re`` then skips to it in C instead of trying the
+    pattern at every ``k`` and ``t`` (faster than ``bytes.find`` of each name, one
+    ``key|token`` pattern, or ``re.IGNORECASE``)."""
 
     name = "python"
     _tool = re.compile(TOOL_LINE)
@@ -112,7 +109,7 @@ class PythonEngine:
         return _count_lowered(data, words)
 
     def hex_run_ends(self, data: bytes | bytearray) -> list[int] | None:
-        return None  # re runs at about 45 MB/s here: the callers' own search is cheaper
+        return None  # re is slow at this: the callers' own search is cheaper
 
 
 class Re2Engine:

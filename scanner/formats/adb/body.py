@@ -17,8 +17,7 @@ from scanner.formats.adb.crypto import CbcDecryptor
 from scanner.formats.compressed import inflate
 
 # Big steps: fewer Python calls per byte pay for more than the page faults of buffers
-# past glibc's mmap threshold (scan of the bench backup 2.28 -> 1.80 s against 64 KiB
-# reads and 16 KiB pieces: docs/performance.md).
+# past glibc's mmap threshold.
 SOURCE_CHUNK = 1024 * 1024  # bytes read from the file (and decrypted) per step
 INFLATE_PIECE = 1024 * 1024  # compressed bytes fed to zlib per step
 OUT_CHUNK = 1 << 20  # most bytes inflated per step (bounds memory on highly compressed data)

@@ -1,8 +1,8 @@
 """TWRP's OpenAES encryption: a sequence of independent 4096-byte OAES messages.
 
-Each message has its own header and IV (layout in ``scanner/layouts/openaes.py``); the
-file is read forward, ``BATCH`` messages at a time, decrypted by one AES call (ahead,
-in a worker thread, unless a container under it charges the input's budget). The key is
+Each message has its own header and IV (layout in ``layout.py`` beside this file); the
+file is read forward, ``BATCH`` messages at a time, decrypted by one AES call (ahead, in
+a worker thread, when the context allows: ``ScanContext.read_ahead_after``). The key is
 the password laid over ``01 02 .. 20`` and cut to 16, 24 or 32 bytes; there is no KDF
 and no check value, so a password is accepted only when the first message decrypts to
 something a backup holds (gzip, tar, zip, ... or text): a wrong one is reported, never
@@ -103,7 +103,7 @@ def _decrypt(message: bytes, ecb: Any, index: int) -> tuple[bytes, bool]:
     """Plaintext of one message and whether its padding (if any) was valid.
 
     CBC by hand (ECB, then XOR with the previous ciphertext block): one cipher object for
-    the whole file instead of one per 4 KiB message, three times faster.
+    the whole file instead of one per 4 KiB message.
     """
     flags = _flags(message, index)
     body = message[HEADER_SIZE + IV_SIZE :]
@@ -143,7 +143,7 @@ def _decrypt_batch(data: bytes, ecb: Any, index: int) -> tuple[list[bytes], Scan
     the first bad one; and the problem with that one, if any.
 
     The whole messages before it go through one ECB call and one XOR (CBC by hand, with
-    each message's IV before its blocks): about twice as fast as message by message.
+    each message's IV before its blocks): fewer Python calls than message by message.
     """
     whole: list[bytes] = []
     padded: list[bool] = []
