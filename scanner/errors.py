@@ -20,7 +20,7 @@ class ProblemKind(StrEnum):
     UNSUPPORTED = "unsupported"
     LIMIT = "limit"
     UNREADABLE = "unreadable"
-    # INTERNAL = "internal"  (our own bug, not the evidence's: lane registry adds it)
+    # INTERNAL = "internal": our own bug, not the evidence's (issue 13 item 3 adds it here)
 
 
 class ScanError(Exception):
