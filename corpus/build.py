@@ -13,11 +13,13 @@ from corpus.samples import (
     deleted_records,
     gadgetbridge,
     handed_over,
+    huami_token_runs,
     log_bundle,
     mi_fitness,
     miui_backup,
     raw_image,
     server_answer,
+    text_logs,
     twrp,
 )
 
@@ -27,6 +29,8 @@ BUILDERS = [
     log_bundle,
     gadgetbridge,
     server_answer,
+    huami_token_runs,
+    text_logs,
     decoys,
     deleted_records,
     handed_over,

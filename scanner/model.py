@@ -62,6 +62,8 @@ class Candidate:
     timestamp_source: str = "none"
     deleted: bool = False
     confidence: Confidence = Confidence.HIGH
+    note: str | None = None  # what the user should know about this value (its shape, a cut)
+    incomplete: bool = False  # printed cut short: ``key`` holds what is visible, never chosen
 
     @property
     def gadgetbridge(self) -> str:

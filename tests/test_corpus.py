@@ -27,7 +27,8 @@ def test_the_corpus_has_every_family(corpus: Corpus) -> None:
     families = {name.split("/")[0] for name in corpus[1]}
     assert families >= {
         "app_data", "mi_fitness", "log_bundle", "gadgetbridge", "server_answer", "decoys",
-        "deleted", "handed_over", "adb", "miui", "twrp", "archives",
+        "deleted", "handed_over", "adb", "miui", "twrp", "archives", "huami_token",
+        "text_logs",
     }  # fmt: skip
 
 

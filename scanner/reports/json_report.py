@@ -15,7 +15,7 @@ def _device(device: DeviceInfo) -> dict[str, str | None]:
 
 
 def _candidate(candidate: Candidate, redacted: bool) -> dict[str, object]:
-    return {
+    entry: dict[str, object] = {
         "key": shown_key(candidate.key, redacted),
         "field": candidate.field,
         "app": candidate.app,
@@ -27,6 +27,12 @@ def _candidate(candidate: Candidate, redacted: bool) -> dict[str, object]:
         "deleted": candidate.deleted,
         "confidence": candidate.confidence,
     }
+    # Present only when set, so the ordinary candidate's entry stays as it was.
+    if candidate.note:
+        entry["note"] = candidate.note
+    if candidate.incomplete:
+        entry["incomplete"] = True
+    return entry
 
 
 def to_dict(result: ScanResult, redacted: bool = False) -> dict[str, object]:
@@ -43,6 +49,7 @@ def to_dict(result: ScanResult, redacted: bool = False) -> dict[str, object]:
                 "provenance": list(d.chosen.provenance),
                 "alternatives": len({c.key for c in d.alternatives}),
                 "reason": d.reason,
+                **({"note": d.chosen.note} if d.chosen.note else {}),
             }
             for d in result.devices
         ],

@@ -85,6 +85,8 @@ def _details(console: Console, number: int, total: int, device: DeviceKey, redac
         ("From", _where(chosen.provenance)),
         ("Why", literal(why)),
     ]
+    if chosen.note:
+        rows.append(("Note", literal(chosen.note)))
     _rows(console, rows, whole="Key")
 
 
@@ -94,14 +96,23 @@ def _candidate(console: Console, candidate: Candidate, redacted: bool) -> None:
     _key_line(console, gadgetbridge_form(candidate.key, redacted), head)
     how = candidate.method + (" (deleted)" if candidate.deleted else "")
     when = f"{iso(candidate.timestamp) or 'no time'} ({candidate.timestamp_source})"
-    _rows(
-        console,
-        [
-            ("When", literal(when)),
-            ("How", literal(f"{how}, confidence {candidate.confidence}")),
-            ("From", _where(candidate.provenance)),
-        ],
-    )
+    rows = [
+        ("When", literal(when)),
+        ("How", literal(f"{how}, confidence {candidate.confidence}")),
+        ("From", _where(candidate.provenance)),
+    ]
+    if candidate.note:
+        rows.append(("Note", literal(candidate.note)))
+    _rows(console, rows)
+
+
+def _cut_short(console: Console, result: ScanResult, redacted: bool) -> None:
+    """Keys seen only cut short: never chosen, but the user must learn they exist."""
+    for candidate in result.candidates:
+        if candidate.incomplete:
+            console.print()
+            console.print(Text("A key was seen cut short (not usable as it is):", style="bold"))
+            _candidate(console, candidate, redacted)
 
 
 def _problems(console: Console, result: ScanResult) -> None:
@@ -136,6 +147,8 @@ def print_report(
         console.print(Text(f"Every candidate ({len(result.candidates)})", style="bold"))
         for candidate in result.candidates:
             _candidate(console, candidate, redacted)
+    else:
+        _cut_short(console, result, redacted)
     if result.problems:
         console.print()
         _problems(console, result)

@@ -60,6 +60,8 @@ WEARABLE_MODEL_PREFIXES = (
     "xiaomi.watch",
     "zepp.",
     "amazfit.",
+    "lchz.",  # Xiaomi Smart Band 8 Pro, Redmi Watch 4 (lchz.watch.m67*, n65*)
+    "hqbd3.",
 )
 GADGETBRIDGE_DEFAULT_KEY = "0123456789@ABCDE"  # Gadgetbridge's placeholder, not a key
 

@@ -1,4 +1,4 @@
-"""Text lines: Mi Fitness / Zepp logs, huami-token and freemyband output, any text file.
+"""Text lines: Mi Fitness / Zepp logs, logcat, huami-token, freemyband and Amazfish output.
 
 Streams line by line, so a multi-gigabyte log costs one line of memory (an over-long line
 is read in overlapping windows). A 32-hex value counts only right after a key field name
@@ -9,8 +9,10 @@ listing two devices gives each key its own MAC.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
@@ -19,8 +21,16 @@ from scanner.context import ScanContext
 from scanner.extractors.base import Extractor, engine_for, looks_like_text, make_candidate
 from scanner.extractors.patterns import TOOL_AT_START, Engine, default_engine
 from scanner.extractors.text_keys import TextKey, keys_in_text, line_time
-from scanner.formats.logs.tool_output import TOOL_STARTS, ToolOutput, in_freemyband_folder
-from scanner.model import Candidate, DeviceInfo, Method
+from scanner.formats.logs.line_times import dumpstate_time, own_line_time
+from scanner.formats.logs.tool_output import (
+    TOOL_STARTS,
+    ToolHit,
+    ToolOutput,
+    amazfish_secret,
+    freemyband_line,
+    in_freemyband_folder,
+)
+from scanner.model import Candidate, Confidence, DeviceInfo, Method
 from scanner.vocab.keys import vocabulary
 from scanner.vocab.values import mac_in_file_name
 
@@ -127,6 +137,35 @@ def _head(block: bytes, start: int) -> bytes:
     return block[start : min(start + _HEAD, end)]
 
 
+@dataclass(frozen=True)
+class _Found:
+    key: str
+    field: str
+    device: DeviceInfo
+    wearable: bool
+    method: Method
+    note: str | None = None
+    incomplete: bool = False
+
+
+def _from_tool(hit: ToolHit) -> _Found:
+    device = DeviceInfo(mac=hit.mac, name=hit.name)
+    return _Found(hit.key, hit.field, device, True, Method.TEXT, hit.note, hit.incomplete)
+
+
+def _first_line(block: bytes) -> bytes:
+    return block[: block.find(b"\n") + 1 or len(block)]
+
+
+def _may_be_freemyband(line: bytes) -> bool:
+    """Cheap: a short line with a ";" (the full test is ``freemyband_line``)."""
+    return len(line) < 128 and b";" in line
+
+
+def _loguru_shaped(line: bytes) -> bool:
+    return line[23:26] == b" | " and line[4:5] == b"-"
+
+
 class _Lines:
     """The state ``scan_lines`` carries from line to line, and one line's findings."""
 
@@ -139,6 +178,7 @@ class _Lines:
         self.entry_times: dict[bytes, datetime | None] = {}  # parsed lazily: lines with keys
         self.own_time = False
         self.seen: set[str] = set()
+        self.reference: datetime | None = None  # an adb bugreport's dumpstate time
 
     def window(self, line_no: int, window: bytes, carried: int, final: bool) -> Iterator[Candidate]:
         """Candidates of one line, or one window of an over-long line."""
@@ -147,42 +187,72 @@ class _Lines:
             self.own_time = _is_timed(window)
             if self.own_time:
                 self.entry_head = window[:_HEAD]
-        found: list[tuple[str, str, DeviceInfo, bool, Method]] = []
+        found: list[_Found] = []
         lower = window.lower()
         if any(word in lower for word in vocabulary().endings):  # most lines have none
             end_before = None if final else len(window) - _MARGIN
             start_after = carried - _MARGIN if carried else 0
             for hit in keys_in_text(window, start_after, end_before):
-                found.append((hit.key, hit.field, hit.device, hit.wearable_context, self.method))
-        first = window.lstrip()[:1] if window[:1] in (b" ", b"\t") else window[:1]
-        if not carried and (self.tool.active or first in TOOL_STARTS):
-            for tool_hit in self.tool.feed(window.decode("utf-8", "replace").rstrip("\r\n")):
-                found.append(
-                    (tool_hit.key, tool_hit.field, DeviceInfo(mac=tool_hit.mac), True, Method.TEXT)
-                )
+                device, context = hit.device, hit.wearable_context
+                found.append(_Found(hit.key, hit.field, device, context, self.method))
+        if not carried:
+            found += self._tool_hits(line_no, window)
         if not found:
             return
+        moment, source = self._time(window, carried)
+        for item in found:
+            if item.key in self.seen:
+                continue
+            self.seen.add(item.key)
+            candidate = make_candidate(
+                self.artifact,
+                key=item.key,
+                field=item.field,
+                where=f"line {line_no}",
+                method=item.method,
+                device=item.device.merged(self.named),
+                timestamp=moment,
+                timestamp_source=source,
+                wearable_context=item.wearable,
+            )
+            if candidate is not None and (item.note or item.incomplete):
+                # A key cut short is evidence to show, never a device's key.
+                confidence = Confidence.LOW if item.incomplete else candidate.confidence
+                candidate = dataclasses.replace(
+                    candidate, note=item.note, incomplete=item.incomplete, confidence=confidence
+                )
+            if candidate is not None:
+                yield candidate
+
+    def _tool_hits(self, line_no: int, line: bytes) -> list[_Found]:
+        """Keys in the shapes other tools print (tool_output.py)."""
+        hits: list[_Found] = []
+        first = line.lstrip()[:1] if line[:1] in (b" ", b"\t") else line[:1]
+        if self.tool.active or first in TOOL_STARTS or _loguru_shaped(line):
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            hits += [_from_tool(hit) for hit in self.tool.feed(text)]
+        if line_no == 1 and _may_be_freemyband(line):
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            hit = freemyband_line(text, self.artifact.path)
+            hits += [_from_tool(hit)] if hit else []
+        if b"Secret Key:" in line:
+            hit = amazfish_secret(line.decode("utf-8", "replace"))
+            hits += [_from_tool(hit)] if hit else []
+        return hits
+
+    def _time(self, line: bytes, carried: int) -> tuple[datetime | None, str | None]:
+        """The line's own time, else the time of the Mi Fitness entry it continues."""
+        if not self.own_time and not carried:
+            own = own_line_time(line, self.reference)
+            if own is not None:
+                return own
         if self.entry_head not in self.entry_times:
             head = self.entry_head
             self.entry_times = {head: line_time(head) if head else None}
         entry = self.entry_times[self.entry_head]
-        for key, field, device, wearable, how in found:
-            if key in self.seen:
-                continue
-            self.seen.add(key)
-            candidate = make_candidate(
-                self.artifact,
-                key=key,
-                field=field,
-                where=f"line {line_no}",
-                method=how,
-                device=device.merged(self.named),
-                timestamp=entry,
-                timestamp_source=(_OWN_TIME if self.own_time else _ENTRY_TIME) if entry else None,
-                wearable_context=wearable,
-            )
-            if candidate is not None:
-                yield candidate
+        if entry is None:
+            return None, None
+        return entry, _OWN_TIME if self.own_time else _ENTRY_TIME
 
     def block(self, line_no: int, block: bytes, engine: Engine) -> Iterator[Candidate]:
         """Whole lines (each within one window): only the lines the engine points at, and
@@ -190,9 +260,18 @@ class _Lines:
         only have moved ``entry_head``, which is caught up before it is used."""
         key_ends, tool_starts = engine.scan(block)
         starts = {block.rfind(b"\n", 0, end) + 1 for end in key_ends}
+        # huami-token 2025 logs "Device N:" and "MAC: …" on the two lines before "Key: 0x…"
+        for start in [s for s in starts if _loguru_shaped(block[s : s + 26])]:
+            for _ in range(2):
+                start = block.rfind(b"\n", 0, max(start - 1, 0)) + 1
+                starts.add(start)
         starts.update(tool_starts)
         if TOOL_AT_START.match(block):
             starts.add(0)
+        if line_no == 1:
+            self.reference = dumpstate_time(block)
+            if _may_be_freemyband(_first_line(block)):
+                starts.add(0)
         todo = sorted(starts)
         done = 0  # lines before this offset are dealt with (entry_head included)
         counted = 0  # line_no is the number of the line starting here
