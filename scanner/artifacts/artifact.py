@@ -44,7 +44,9 @@ class Artifact:
     opener: Callable[[], BinaryIO]  # a fresh stream of the bytes (see ``reopenable``)
     size: int | None = None
     mtime: float | None = None  # seconds since the epoch, UTC
-    mtime_source: str = "file mtime"  # "file mtime", "tar member mtime", "zip member mtime"
+    mtime_source: str = "file mtime"  # "file mtime", "tar member mtime", "zip member time …"
+    # False: ``mtime`` is a local time of unknown zone (a zip's DOS time), given as if UTC.
+    mtime_utc: bool = True
     device_path: str | None = None  # where the file lived on the phone, when known
     reopenable: bool = True  # False for forward-only members (tar streams)
     depth: int = 0  # container nesting depth
@@ -77,6 +79,7 @@ class Artifact:
         size: int | None = None,
         mtime: float | None = None,
         mtime_source: str = "file mtime",
+        mtime_utc: bool = True,
         device_path: str | None = None,
         reopenable: bool = True,
         origin: Origin = Origin(),
@@ -88,6 +91,7 @@ class Artifact:
             size=size,
             mtime=mtime if mtime is not None else self.mtime,
             mtime_source=mtime_source if mtime is not None else self.mtime_source,
+            mtime_utc=mtime_utc if mtime is not None else self.mtime_utc,
             device_path=device_path,
             reopenable=reopenable,
             depth=self.depth + 1,

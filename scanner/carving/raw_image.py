@@ -202,6 +202,7 @@ def _child(artifact: Artifact, carve: Carve, source: _Source, ext4: Ext4Map | No
         size=carve.length,
         mtime=artifact.mtime,
         mtime_source=f"{artifact.mtime_source} of the carved image",
+        mtime_utc=artifact.mtime_utc,
         reopenable=reopenable,
         origin=Origin(carved_at=carve.offset, deleted=_deleted(ext4, carve.anchor)),
     )

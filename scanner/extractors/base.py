@@ -38,10 +38,14 @@ class Extractor(ABC):
 
 
 def artifact_time(artifact: Artifact) -> tuple[datetime | None, str]:
-    """The fallback time of anything found in ``artifact``: its member or file mtime."""
+    """The fallback time of anything found in ``artifact``: its member or file mtime
+    (without a zone when its zone is unknown)."""
     if artifact.mtime is None:
         return None, "none"
-    return datetime.fromtimestamp(artifact.mtime, tz=timezone.utc), artifact.mtime_source
+    moment = datetime.fromtimestamp(artifact.mtime, tz=timezone.utc)
+    if not artifact.mtime_utc:
+        moment = moment.replace(tzinfo=None)
+    return moment, artifact.mtime_source
 
 
 def engine_for(ctx: ScanContext) -> Engine:

@@ -4,8 +4,9 @@ A key changes each time the band is re-paired, so a device has many candidates a
 only the newest works. Rules (docs/ranking.md):
 1. Group by normalised MAC; a candidate without a MAC joins the group that holds the
    same key, else it forms a group of its own keyed by the key.
-2. Within a group the newest timestamp wins. Log line times carry no zone; they are
-   compared as if UTC (a few hours' error only matters for keys minutes apart).
+2. Within a group the newest timestamp wins. Log line times and zip members' DOS times
+   carry no zone; they are compared as if UTC (a few hours' error only matters for keys
+   minutes apart), and at the same moment a time whose zone is known ranks above them.
 3. Ties (or no time at all) go to the stronger source: a WAL version beats the main
    file's version of the same row, then sqlite, log, json, xml, text, journal, carve;
    live records beat deleted ones; high confidence beats medium.
@@ -32,6 +33,10 @@ def _comparable(moment: datetime | None) -> datetime:
     return moment
 
 
+def _zone_known(moment: datetime | None) -> bool:
+    return moment is not None and moment.tzinfo is not None
+
+
 def _natural(provenance: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     """Provenance in natural order, so "line 12" comes after "line 9"."""
     return tuple(
@@ -48,6 +53,7 @@ def rank_key(candidate: Candidate) -> tuple:
     the order the inputs were given in."""
     return (
         _comparable(candidate.timestamp),
+        _zone_known(candidate.timestamp),
         -_METHOD_ORDER.index(candidate.method),
         not candidate.deleted,
         -_CONFIDENCE_ORDER.index(candidate.confidence),
@@ -78,6 +84,11 @@ def _explain(chosen: Candidate, group: list[Candidate]) -> str:
         return f"no time known for any of {keys} keys; chosen for its source ({chosen.method})"
     runner_up = max(rivals, key=rank_key)
     if _comparable(runner_up.timestamp) == _comparable(chosen.timestamp):
+        if _zone_known(chosen.timestamp) and not _zone_known(runner_up.timestamp):
+            return (
+                f"same time as another of the {keys} keys; chosen as its time's zone is "
+                "known (the other's is a local time of unknown zone)"
+            )
         return (
             f"same time as another of the {keys} keys; chosen for its source "
             f"({chosen.method} over {runner_up.method})"

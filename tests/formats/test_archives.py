@@ -158,7 +158,8 @@ def test_bugreport_members_map_to_device_paths(corpus: Corpus) -> None:
     database = seen[("FS/" + archives.ORIGIN_DB,)][1]
     assert database.device_path == "/data/data/com.xiaomi.hm.health/databases/origin_db"
     assert database.app == "com.xiaomi.hm.health"
-    assert database.mtime_source == "zip member mtime"
+    assert database.mtime_source == "zip member time (local, zone unknown)"  # DOS time only
+    assert not database.mtime_utc
 
 
 def test_nested_zip_in_tar_gz_in_zip(corpus: Corpus) -> None:

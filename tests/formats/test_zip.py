@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded
 from scanner.formats.zip.container import Zip
+from scanner.formats.zip.times import LOCAL_TIME, NTFS_TIME, UT_TIME
 from scanner.pipeline import scan
+from scanner.reports.json_report import to_dict
 
 MiB = 1 << 20
 DOS_TIME, DOS_DATE = 0x6000, 0x5861  # 2024-03-01 12:00:00
@@ -131,3 +134,80 @@ def test_members_that_do_not_overlap_are_read(count: int) -> None:
     ctx = ScanContext()
     assert _read_capped(data, ctx, cap=MiB) == {f"m{n}.txt": 7 for n in range(count)}
     assert ctx.problems == []
+
+
+# --- member times (issue 14 item 7) ------------------------------------------------------
+
+KEY_LINE = "deviceInfo = DeviceInfo(address={mac}, model=miwear.watch.n67cn, token={key})\n"
+UTC_NOON = 1709294400  # 2024-03-01 12:00:00 UTC
+
+
+def _ut(mtime: int) -> bytes:
+    return struct.pack("<HHBi", 0x5455, 5, 1, mtime)
+
+
+def _ntfs(seconds: float) -> bytes:
+    ticks = round(seconds * 10_000_000) + 116_444_736_000_000_000
+    return struct.pack("<HHIHH3Q", 0x000A, 32, 0, 1, 24, ticks, ticks, ticks)
+
+
+def _timed_zip(path: Path, label: str, date_time: tuple[int, ...], extra: bytes) -> str:
+    mac, key = archives.device(label)
+    info = zipfile.ZipInfo("notes.txt", date_time=date_time)  # type: ignore[arg-type]
+    info.extra = extra
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(info, KEY_LINE.format(mac=mac, key=key))
+    return key
+
+
+@pytest.mark.parametrize(
+    ("label", "date_time", "extra", "timestamp", "source"),
+    [
+        # Made in UTC+8: the DOS time is 20:00 local, the UT field 12:00 UTC.
+        ("ut", (2024, 3, 1, 20, 0, 0), _ut(UTC_NOON), "2024-03-01T12:00:00Z", UT_TIME),
+        (
+            "ntfs",
+            (2024, 3, 1, 20, 0, 0),
+            _ntfs(UTC_NOON + 0.5),
+            "2024-03-01T12:00:00.500000Z",
+            NTFS_TIME,
+        ),
+        ("dos", (2024, 3, 1, 20, 0, 0), b"", "2024-03-01T20:00:00", LOCAL_TIME),
+        (  # a UT field whose flags promise an mtime that is not there: the DOS time
+            "short-ut",
+            (2024, 3, 1, 20, 0, 0),
+            b"UT\x01\x00\x01",
+            "2024-03-01T20:00:00",
+            LOCAL_TIME,
+        ),
+    ],
+)
+def test_member_times(
+    tmp_path: Path,
+    label: str,
+    date_time: tuple[int, ...],
+    extra: bytes,
+    timestamp: str,
+    source: str,
+) -> None:
+    path = tmp_path / f"{label}.zip"
+    key = _timed_zip(path, label, date_time, extra)
+    document = to_dict(scan([path]))
+    assert [(c["key"], c["timestamp"], c["timestamp_source"]) for c in document["candidates"]] == [
+        (key, timestamp, source)
+    ]
+    assert document["problems"] == []
+
+
+def test_a_utc_member_time_ranks_above_a_local_one_at_the_same_moment(tmp_path: Path) -> None:
+    """One device, two keys, both timed 12:00: one by a UT field, one by a bare DOS time."""
+    mac, first = archives.device("zone")
+    second = archives.device("zone-2")[1]
+    for name, key, extra in (("local.zip", first, b""), ("utc.zip", second, _ut(UTC_NOON))):
+        info = zipfile.ZipInfo("notes.txt", date_time=(2024, 3, 1, 12, 0, 0))
+        info.extra = extra
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            archive.writestr(info, KEY_LINE.format(mac=mac, key=key))
+    devices = scan([tmp_path]).devices
+    assert [(d.device.mac, d.chosen.key) for d in devices] == [(mac, second)]
+    assert "zone is known" in devices[0].reason

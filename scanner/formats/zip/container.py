@@ -16,7 +16,6 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO
 
 import pyzipper
@@ -35,6 +34,7 @@ from scanner.errors import (
 )
 from scanner.formats.tar.container import member_device_path
 from scanner.formats.zip.bounds import ZipBudget, overlapping
+from scanner.formats.zip.times import member_time
 from scanner.passwords import Password
 
 if TYPE_CHECKING:
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _RATIO_FLOOR = 1 << 20  # small members may compress very well; bombs are large
 _CHECK_BYTES = 1 << 20  # a member this small is read whole (CRC / HMAC) to test a password
-
-
-def _zip_time(info: zipfile.ZipInfo) -> float | None:
-    try:
-        # DOS times carry no zone; read them as UTC, like the other member times.
-        return datetime(*info.date_time, tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return None
 
 
 def _password_forms(password: Password) -> list[bytes]:
@@ -182,12 +174,14 @@ class Zip(Container):
                     ctx.report(error, artifact.chain)
                     locked = True
                     continue
+            mtime, mtime_source, mtime_utc = member_time(info)
             member = artifact.child(
                 info.filename,
                 self._opener(archive, info, password, budget, ctx),
                 size=info.file_size,
-                mtime=_zip_time(info),
-                mtime_source="zip member mtime",
+                mtime=mtime,
+                mtime_source=mtime_source,
+                mtime_utc=mtime_utc,
                 device_path=member_device_path(info.filename),
                 reopenable=False,  # the archive closes when the walk ends
             )
