@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpus.common import Expected
-from corpus.samples import adb_backups, archives, miui_backup, twrp
+from corpus.samples import adb_backups, archives, gadgetbridge, miui_backup, twrp
 from scanner.artifacts import Artifact
 from scanner.containers.base import Container
 from scanner.context import ScanContext, ScanOptions
@@ -381,7 +381,7 @@ def _text_seeds(corpus: Corpus) -> list[tuple[Extractor, str, bytes]]:
         (LogLines(), "server_answer/huami-token.txt"),
         (LogLines(), "server_answer/freemyband/miband4.txt"),
         (JsonDocument(), "server_answer/devices.json"),
-        (XmlPrefs(), "gadgetbridge/shared_prefs/devicesettings_C8:0F:10:E0:2F:21.xml"),
+        (XmlPrefs(), gadgetbridge.DEVICESETTINGS),
         (XmlPrefs(), "gadgetbridge/Export_preference_C8_0F_10_B7_F4_6B"),
     ]
     return [(extractor, rel, (root / rel).read_bytes()) for extractor, rel in chosen]

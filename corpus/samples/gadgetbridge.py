@@ -7,7 +7,8 @@
   numeric account id as its key.
 - ``gadgetbridge/Export_preference_<MAC with _>``: the legacy XML export, older, holding
   the first device's previous key (the zip's newer key must win in a folder scan).
-- ``gadgetbridge/shared_prefs/devicesettings_<MAC>.xml``: the app's own preferences file.
+- ``gadgetbridge/shared_prefs/devicesettings_<MAC>.xml``: the app's own preferences file
+  (``_`` for the MAC's ``:``, which Windows refuses in a file name).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ BIP_KEY = fake_key("gb-bip-u")
 WEATHER_API_KEY = fake_key("gb-weather-api")  # a 32-hex value under a non-key name
 
 LEGACY = f"gadgetbridge/Export_preference_{GTS_MAC.replace(':', '_')}"
-DEVICESETTINGS = f"gadgetbridge/shared_prefs/devicesettings_{BIP_MAC}.xml"
+# On the phone the name holds the MAC with colons; Windows refuses ':' in a file name,
+# so the copy is named as one copied off the phone to Windows would be ('_' for ':').
+DEVICESETTINGS = f"gadgetbridge/shared_prefs/devicesettings_{BIP_MAC.replace(':', '_')}.xml"
 
 DEVICES = [  # NAME, MANUFACTURER, IDENTIFIER, TYPE, TYPE_NAME, MODEL, ALIAS
     ("Amazfit GTS 2", "Huami", GTS_MAC, 87, "AMAZFITGTS2", "", "Daily watch"),
