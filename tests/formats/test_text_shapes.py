@@ -277,3 +277,14 @@ def test_report_tells_of_a_key_cut_short_without_all(root: Path) -> None:
     text = console.export_text()
     assert "No wearable key found" in text
     assert f"0x{ht.BIP_UUID_CUT}" in text and "wider terminal" in text
+
+
+def test_blank_runs_after_a_block_line_are_trailing_space(tmp_path: Path) -> None:
+    """A long run of blanks (a lazy regex was quadratic in it: hours for 1 MiB) is only
+    trailing space: the key and the name are read as without it."""
+    key, mac = fake_key("blank-run"), fake_mac("blank-run")
+    blanks = " \t" * 100_000
+    text = f"Device 0: Band {blanks}\n  MAC: {mac}\n  Key: 0x{key}{blanks}\n"
+    path = write(tmp_path / "run.txt", text, int(MTIME.timestamp()))
+    (candidate,) = scan([path]).candidates
+    assert (candidate.key, candidate.device.mac, candidate.device.name) == (key, mac, "Band")

@@ -20,12 +20,14 @@ from scanner.vocab.values import normalise_key, normalise_mac
 
 # huami-token: "Device 0:" (0.8.0), "Device 0: <name>" (0.8.0 Xiaomi mode), "╓───Device 0"
 # (2022 box form); then "MAC: …[, active: Yes]" and "Key: 0x…", box lines behind "║".
-_DEVICE = re.compile(r"\s*(?:\u2553\u2500*\s*Device\s+\d+\s*|Device\s+\d+\s*:\s*(?P<name>.*?)\s*)$")
+_DEVICE = re.compile(r"\s*(?:\u2553\u2500*\s*Device\s+\d+\s*|Device\s+\d+\s*:\s*(?P<name>.*))$")
 _BOX_SIDE = "\u2551"
 _MAC_LINE = re.compile(
     r"\s*MAC\s*:\s*(?P<mac>[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|\?\?(?::\?\?){5})(?![0-9A-Za-z])"
 )
-_KEY_LINE = re.compile(r"\s*(?P<label>Key)\s*:\s*(?P<value>\S.*?)\s*$")
+# Greedy to the end and stripped after: a lazy ".*?" before "\s*$" is quadratic in
+# a long run of blanks.
+_KEY_LINE = re.compile(r"\s*(?P<label>Key)\s*:\s*(?P<value>\S.*)")
 # huami-token 2025 logs through loguru: "2025-11-02 09:14:06.204 | INFO     | src.zepp:f:1 - "
 LOGURU_PREFIX = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| [A-Z]+ *\| \S+ - ")
 # An auth_key the server gave as a UUID (huami-token issue #8, an old Amazfit Bip), and a
@@ -180,7 +182,7 @@ class ToolOutput:
             line = line[prefix.end() :]
         device = _DEVICE.match(line)
         if device:
-            name = device["name"]
+            name = (device["name"] or "").strip()
             self._block_open, self._block_mac, self._table = True, None, None
             self._block_has_mac = False
             self._block_name = name if name and name != "Unknown" else None
@@ -203,7 +205,7 @@ class ToolOutput:
             return []
         key_line = _KEY_LINE.match(body)
         if key_line and self._block_has_mac:
-            printed = printed_key(key_line["value"])
+            printed = printed_key(key_line["value"].rstrip())
             if printed is None:
                 return []
             key, note, incomplete = printed
