@@ -179,6 +179,11 @@ class Vocabulary:
         return re.compile(rb"\A(?:[xX]0)?" + SEPARATORS + word, re.I)
 
     @cached_property
+    def folded_names(self) -> tuple[bytes, ...]:
+        """``names`` as bytes, longest first."""
+        return tuple(sorted((name.encode() for name in self.names), key=len, reverse=True))
+
+    @cached_property
     def _spanning(self) -> tuple[KeyField, ...]:
         """The fields whose words no other field's words lie within: text that holds a name
         holds the words of one of these, in order."""
@@ -197,17 +202,6 @@ class Vocabulary:
         matches: a superset, Python decides."""
         return tuple("%" + "%".join(field.words) + "%" for field in self._spanning)
 
-    @cached_property
-    def like_words(self) -> tuple[bytes, ...]:
-        """A word each ``like_terms`` pattern needs (its first)."""
-        return tuple(field.words[0].encode() for field in self._spanning)
-
-    @cached_property
-    def like_regex(self) -> re.Pattern[str]:
-        """``like_terms`` as one regex over text."""
-        terms = "|".join(".*".join(map(re.escape, field.words)) for field in self._spanning)
-        return re.compile(terms, re.IGNORECASE | re.DOTALL)
-
 
 VOCABULARY = Vocabulary(KEY_FIELDS)
 
@@ -223,19 +217,6 @@ def is_key_field(name: str) -> bool:
 
 def is_weak_field(name: str) -> bool:
     return fold_name(name) in VOCABULARY.weak_names
-
-
-_KELVIN_SIGN = "\u212a".encode()  # lowercases to "k"
-
-
-def may_name_key_fields(document: bytes, escape: bytes) -> bool:
-    """False only if no key field name can be in a JSON or XML document: its folded text
-    holds no name ending, and no ``escape`` (``\\u`` in JSON, ``&#`` in XML) that could
-    spell one. Lets the extractors skip walking ordinary files."""
-    if escape in document or _KELVIN_SIGN in document:
-        return True
-    folded = document.translate(None, b"_-").lower()
-    return any(word in folded for word in VOCABULARY.endings)
 
 
 def is_wearable_model(value: str | None) -> bool:

@@ -203,11 +203,11 @@ def test_field_names_the_quick_check_must_not_miss(
     assert (candidate.key, candidate.field, candidate.method) == (key, field, "json")
 
 
-def test_may_name_key_fields() -> None:
-    from scanner.vocab.keys import may_name_key_fields
+def test_may_hold_key() -> None:
+    from scanner.vocab.prefilter import Markup, may_hold_key
 
-    assert not may_name_key_fields(b'{"seq": 1, "items": [957, 4903], "k": "ey"}', b"\\u")
-    assert may_name_key_fields(b'{"T-O_KEN": 1}', b"\\u")
-    assert may_name_key_fields(b'{"x": "\\u006b"}', b"\\u")
-    assert not may_name_key_fields(b"<map><int name='seq' value='1'/></map>", b"&#")
-    assert may_name_key_fields(b"<map><string name='auth&#95;key'>x</string></map>", b"&#")
+    assert not may_hold_key(b'{"seq": 1, "items": [957, 4903], "k": "ey"}', Markup.JSON)
+    assert may_hold_key(b'{"T-O_KEN": 1}', Markup.JSON)
+    assert may_hold_key(b'{"x": "\\u006b"}', Markup.JSON)
+    assert not may_hold_key(b"<map><int name='seq' value='1'/></map>", Markup.XML)
+    assert may_hold_key(b"<map><string name='auth&#95;key'>x</string></map>", Markup.XML)

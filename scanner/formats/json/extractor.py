@@ -5,7 +5,7 @@ A document up to ``limits.max_text_bytes`` is parsed whole and walked by ``json_
 Text inside string values (a log line kept in JSON) is searched like a log line. A larger
 document, or one that does not parse (JSON Lines, a cut-off file, a log that starts with
 ``[``), is searched line by line instead: its keys are still found. A document whose text
-cannot name a key field (``keys.may_name_key_fields``) is parsed but not walked.
+that no key can come from (``prefilter.may_hold_key``) is not parsed at all.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from scanner.extractors.base import (
 )
 from scanner.extractors.text_keys import keys_in_text, line_time
 from scanner.formats.json.walk import parse_json_text, walk_json
-from scanner.formats.logs.extractor import scan_lines
+from scanner.formats.logs.extractor import may_hold_tool_output, scan_lines
 from scanner.model import Candidate, DeviceInfo, Method
-from scanner.vocab.keys import may_name_key_fields, vocabulary
+from scanner.vocab.keys import vocabulary
+from scanner.vocab.prefilter import Markup, may_hold_key
 from scanner.vocab.values import mac_in_file_name
 
 _BOM = b"\xef\xbb\xbf"
@@ -75,11 +76,12 @@ class JsonDocument(Extractor):
         if data is None:  # too big to parse whole: its lines are still searched
             yield from scan_lines(artifact, rest, Method.TEXT, engine_for(ctx))
             return
+        keyed = may_hold_key(data, Markup.JSON)
+        if not keyed and not may_hold_tool_output(artifact, data):
+            return  # neither a walk nor (if it does not parse) the line search finds a key
         try:
             document = json.loads(data.removeprefix(_BOM).decode("utf-8", "replace"))
-            found = (
-                list(self._walk(artifact, document)) if may_name_key_fields(data, b"\\u") else []
-            )
+            found = list(self._walk(artifact, document)) if keyed else []
         except (ValueError, RecursionError):
             # Not one JSON document (JSON Lines, cut off, a log starting with "["): the
             # line search still finds "auth_key":"…" fragments.

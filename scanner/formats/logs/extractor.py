@@ -19,7 +19,7 @@ from typing import BinaryIO
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
 from scanner.extractors.base import Extractor, engine_for, looks_like_text, make_candidate
-from scanner.extractors.patterns import TOOL_AT_START, Engine, default_engine
+from scanner.extractors.patterns import TOOL_AT_START, TOOL_LINE, Engine, default_engine
 from scanner.extractors.text_keys import TextKey, keys_in_text, line_time
 from scanner.formats.logs.line_times import dumpstate_time, own_line_time
 from scanner.formats.logs.tool_output import (
@@ -296,6 +296,20 @@ class _Lines:
         timed = _last_timed(block, done, len(block))
         if timed is not None:
             self.entry_head = _head(block, timed)
+
+
+_TOOL_LINE = re.compile(TOOL_LINE)
+_TOOL_WORDS = (b"Device", b"|", b"+", b"\xe2")  # what TOOL_LINE needs, one of
+
+
+def may_hold_tool_output(artifact: Artifact, data: bytes) -> bool:
+    """Whether ``scan_lines`` could find a key printed by another tool in ``data``: a key
+    without a key field name (huami-token's ``Key:`` lines and tables, freemyband files)."""
+    if in_freemyband_folder(artifact):
+        return True
+    if not any(start in data for start in _TOOL_WORDS):
+        return False  # most documents
+    return TOOL_AT_START.match(data) is not None or _TOOL_LINE.search(data) is not None
 
 
 def scan_lines(

@@ -108,7 +108,7 @@ class _FamilyReader:
     ) -> Iterator[Candidate]:
         """Candidates of one image; a companion view reports only what the main one lacks.
         ``history``: the image is an older state than the main file (``deleted``)."""
-        for finding in read_image(image, report, engine_for(self.ctx)):
+        for finding in read_image(image, report):
             self.known.add(finding.slot)
             if method == Method.SQLITE:
                 self.seen.add(finding.identity)

@@ -17,12 +17,12 @@ from datetime import datetime
 
 from scanner.artifacts import Artifact
 from scanner.errors import Corrupt
-from scanner.extractors import patterns
 from scanner.extractors.base import make_candidate
 from scanner.formats.json.walk import parse_json_text, walk_json
 from scanner.formats.sqlite.records import TableShape, affinity
 from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import fold_name, is_key_field, is_wearable_model, vocabulary
+from scanner.vocab.prefilter import Markup, count_whole_names, may_hold_key
 from scanner.vocab.values import epoch_to_datetime, key_for_field, looks_like_model, normalise_mac
 
 log = logging.getLogger("keyscan")
@@ -151,7 +151,9 @@ def _json_value(value: object) -> object | None:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if not isinstance(value, str) or not vocabulary().like_regex.search(value):
+    if not isinstance(value, str) or value.strip()[:1] not in ("{", "["):
+        return None  # not JSON (parse_json_text would say so): most values
+    if not may_hold_key(value.encode("utf-8", "surrogatepass"), Markup.JSON):
         return None
     return parse_json_text(value)
 
@@ -292,7 +294,9 @@ def _table_rows(
             yield f"row {ordinal}", names, row
 
 
-def _shapes(connection: sqlite3.Connection, schema: list[tuple[object, ...]]) -> list[TableShape]:
+def _shapes(
+    connection: sqlite3.Connection, schema: Sequence[tuple[object, ...]]
+) -> list[TableShape]:
     """The rowid tables' columns, in record order, and which one is the rowid alias."""
     shapes = []
     for name, root, sql in schema:
@@ -314,46 +318,51 @@ def _shapes(connection: sqlite3.Connection, schema: list[tuple[object, ...]]) ->
     return shapes
 
 
-def _mentions_key_fields(
-    image: bytes | bytearray, schema_sql: list[object], engine: patterns.Engine
-) -> bool:
-    """Whether a key field name may occur in the data, not just in the CREATE statements.
+def _mentions_key_fields(image: bytes | bytearray, schema_sql: list[object]) -> bool:
+    """Whether JSON text naming a key field may be in the data, not just the schema.
 
-    Conservative (any extra bytes of a word ``like_terms`` need count, index pages and
-    free space included); when False, no text value can hold a key beside a field name, and
-    the row filter skips the costly LIKE terms. A few ms for a 4 MiB database.
+    Names in JSON are quoted: when the image holds no more quoted key field names than
+    the schema's statements (``prefilter.count_whole_names``; free space and index pages
+    count too), no text value can name one, and the row filter skips the costly LIKE terms
+    and tables that can hold neither a key nor a hint.
     """
     if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
-        return True  # UTF-16 text: the byte search below would not see the words
+        return True  # UTF-16 text: the byte search below would not see the names
     schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
-    words = vocabulary().like_words
-    in_image = engine.count_words(image, words)
-    in_schema = engine.count_words(schema, words)
-    return any(found > declared for found, declared in zip(in_image, in_schema, strict=True))
+    # Fewer in the image than in the schema: a statement cut across pages. Be careful.
+    return count_whole_names(image) != count_whole_names(schema)
 
 
-def read_image(
-    image: bytes | bytearray, report: ImageReport, engine: patterns.Engine | None = None
-) -> Iterator[Finding]:
+def _may_hold_key_or_hint(sql: object) -> bool:
+    """Whether a table's CREATE statement may declare a key column or a name column (a
+    hint's): every column name is in it, so its folded text holds the folded name."""
+    if not isinstance(sql, str):
+        return True
+    folded = fold_name(sql)
+    return any(name in folded for name in (*vocabulary().names, *_NAME_COLUMNS))
+
+
+def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Finding]:
     """Every finding in every row of every table; Corrupt if the schema is unreadable.
-    ``engine`` (default: the fastest installed) only makes the row filter cheaper.
 
     A table that breaks part-way keeps the rows read before the break (``report.failures``).
     """
     connection = open_image(image)
     try:
         try:
-            schema = connection.execute(
-                "SELECT name, rootpage, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid"
+            master = connection.execute(
+                "SELECT type, name, rootpage, sql FROM sqlite_master ORDER BY rowid"
             ).fetchall()
         except SQLITE_ERRORS as error:
             raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
+        schema = [(name, root, sql) for kind, name, root, sql in master if kind == "table"]
         report.tables = _shapes(connection, schema)
-        sql = [sql for _, _, sql in schema]
-        keyish_text = _mentions_key_fields(image, sql, engine or patterns.default_engine())
-        for table, _, _ in schema:
+        keyish_text = _mentions_key_fields(image, [sql for *_, sql in master])
+        for table, _, sql in schema:
             if table.startswith("sqlite_"):
                 continue  # SQLite's own bookkeeping
+            if not keyish_text and not _may_hold_key_or_hint(sql):
+                continue  # its rows are all filtered out: no need to ask
             columns: _Columns | None = None
             try:
                 for row, names, values in _table_rows(connection, table, keyish_text):

@@ -9,7 +9,7 @@ string value is walked like a JSON document.
 Documents with a DTD or entity declarations are never parsed (entity expansion bombs);
 their text is searched line by line and they are reported as unsupported. A document
 that does not parse, or is over ``limits.max_text_bytes``, is searched line by line. One
-whose text cannot name a key field (``keys.may_name_key_fields``) is parsed, not walked.
+that no key can come from (``prefilter.may_hold_key``) is not parsed at all.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from scanner.extractors.base import (
 )
 from scanner.extractors.text_keys import keys_in_text
 from scanner.formats.json.walk import parse_json_text, walk_json
-from scanner.formats.logs.extractor import scan_lines
+from scanner.formats.logs.extractor import may_hold_tool_output, scan_lines
 from scanner.model import Candidate, DeviceInfo, Method
-from scanner.vocab.keys import fold_name, is_key_field, may_name_key_fields, vocabulary
+from scanner.vocab.keys import fold_name, is_key_field, vocabulary
+from scanner.vocab.prefilter import Markup, may_hold_key
 from scanner.vocab.values import (
     epoch_to_datetime,
     key_for_field,
@@ -119,13 +120,16 @@ class XmlPrefs(Extractor):
                 "XML with a DTD or entity declarations is not parsed (entity expansion); "
                 "its text was searched line by line"
             )
+        keyed = may_hold_key(data, Markup.XML)
+        if not keyed and not may_hold_tool_output(artifact, data):
+            return  # neither a walk nor (if it does not parse) the line search finds a key
         try:
             root = ET.fromstring(data)
         except (ET.ParseError, ValueError, LookupError):
             # Cut off or not XML after all (HTML, a log starting with "<"): search its lines.
             yield from scan_lines(artifact, io.BytesIO(data), Method.TEXT, engine_for(ctx))
             return
-        if may_name_key_fields(data, b"&#"):
+        if keyed:
             yield from self._walk(artifact, root)
 
     @staticmethod

@@ -1,0 +1,131 @@
+"""Byte-level tests that let a reader skip a document no key can come from.
+
+A JSON or XML document yields a key only (a) under a field whose whole name is a key
+field name (``is_key_field``: a JSON name, an XML ``name="…"`` or tag, JSON kept in a
+string), or (b) from a line of text inside a string value (``Vocabulary.text_key``: a
+name, separators, 32 hex). ``may_hold_key`` looks for both in the raw bytes, with the
+escapes each markup allows, and answers True whenever it cannot be sure: it is a superset
+of what the readers find (tests compare every corpus input with and without it). Words
+that merely contain a name's last word ("keyboard", "keyguard", "token expired") do not
+pass. All searches are literal (``bytes.find``), then a check at each place found.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from scanner.vocab.keys import SEPARATOR, vocabulary
+
+
+class Markup(StrEnum):
+    JSON = "json"
+    XML = "xml"
+
+
+# Characters that lowercase to ASCII (what ``fold_name`` and ``re.IGNORECASE`` compare):
+# only the Kelvin sign, U+212A (a test checks every code point).
+_FOLDS_TO_ASCII = ("\u212a".encode(),)
+# Escapes that may stand for any character: \u0061 in JSON, &#97; / &#x61; in XML.
+_JSON_ESCAPE = re.compile(rb"\\u([0-9a-f]{4})")
+_XML_ESCAPE = re.compile(rb"&#(x[0-9a-f]+|[0-9]+);")
+# After a name's last word, as a value may be written in a string: separators (one may
+# be escaped: \" \t \u003d &quot; &#61;), an optional 0x, 32 hex. Run on lowered text.
+_ESCAPED_SEPARATOR = rb"\\[/bfnrt]|\\u[0-9a-f]{4}|&(?:quot|apos|gt|lt|amp);|&#x?[0-9a-f]+;"
+_THEN_KEY = re.compile(rb"(?:" + SEPARATOR + rb"|" + _ESCAPED_SEPARATOR + rb")+(?:0x)?[0-9a-f]{32}")
+_QUOTES_BEFORE = frozenset(b"\"';")  # ";": the end of &quot; or &#34; (JSON inside XML)
+_QUOTES_AFTER = frozenset(b"\"'&\\")  # "\\": an escaped quote, \" or \u0022
+_TAG_BEFORE = frozenset(b"<:")  # <authKey>, <ns:authKey>
+_TAG_AFTER = frozenset(b" \t\r\n/>")
+_XML_ENCODING = re.compile(rb"""\A[^\n]*?encoding\s*=\s*["']([^"']*)["']""")
+_LOOK = 4096  # bytes around a piece of a large buffer (count_whole_names)
+_PLAIN_ENCODINGS = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1"})
+
+
+def may_hold_key(document: bytes, markup: Markup) -> bool:
+    """False only if neither a key field name nor a key written in text can be read from
+    ``document`` (the raw bytes of a JSON or XML document)."""
+    lowered = document.lower()
+    if _escapes_a_name_character(lowered, markup):
+        return True
+    if not document.isascii() and any(raw in document for raw in _FOLDS_TO_ASCII):
+        return True
+    vocab = vocabulary()
+    folded = lowered.translate(None, b"_-")
+    if not any(word in folded for word in vocab.endings):
+        return False  # most documents: every name ends so, and text keys too
+    for word in vocab.endings:  # (b) a key written as text
+        at = lowered.find(word)
+        while at >= 0:
+            if _THEN_KEY.match(lowered, at + len(word)):
+                return True
+            at = lowered.find(word, at + 1)
+    for name in vocab.folded_names:  # (a) a whole field name
+        at = folded.find(name)
+        while at >= 0:
+            if _whole_name(folded, at, at + len(name)):
+                return True
+            at = folded.find(name, at + 1)
+    return False
+
+
+def count_whole_names(data: bytes | bytearray, piece: int = 256 << 10) -> int:
+    """How many key field names stand whole (quoted, or as an XML tag) in ``data``, a piece
+    at a time (a database image need not be copied whole); plus one if an escape may
+    spell a name character, so that a count that does not grow means no new name."""
+    names = vocabulary().folded_names
+    count = int(any(raw in data for raw in _FOLDS_TO_ASCII))
+    for at in range(0, len(data), piece):
+        # Each piece is read with some bytes before (the quote before a name) and after
+        # (a name spelled with "_" or "-" running past the cut); a name is counted in the
+        # piece where its folded start is.
+        before = bytes(data[max(0, at - _LOOK) : at]).lower().translate(None, b"_-")
+        own = bytes(data[at : at + piece]).lower()
+        after = bytes(data[at + piece : at + piece + _LOOK]).lower()
+        count += _escapes_a_name_character(own + after[:5], Markup.JSON)  # \u0061
+        folded = before + own.translate(None, b"_-")
+        start, stop = len(before), len(folded)
+        folded += after.translate(None, b"_-")
+        for name in names:
+            found = folded.find(name, start, stop + len(name) - 1)
+            while 0 <= found < stop:
+                count += _whole_name(folded, found, found + len(name))
+                found = folded.find(name, found + 1, stop + len(name) - 1)
+    return count
+
+
+def _escapes_a_name_character(lowered: bytes, markup: Markup) -> bool:
+    """Whether an escape in the document may spell a letter, digit, "_" or "-" (then the
+    literal search could miss a name or a key), or the encoding is not ASCII's."""
+    if markup is Markup.JSON:
+        if b"\\u" not in lowered:
+            return False
+        codes = (int(found[1], 16) for found in _JSON_ESCAPE.finditer(lowered))
+    else:
+        if lowered.removeprefix(b"\xef\xbb\xbf").startswith(b"<?xml"):
+            declared = _XML_ENCODING.match(lowered)
+            if declared and declared[1] not in _PLAIN_ENCODINGS:
+                return True
+        if b"&#" not in lowered:
+            return False
+        found = _XML_ESCAPE.finditer(lowered)
+        codes = (int(b"0" + f[1], 16 if f[1][:1] == b"x" else 10) for f in found)
+    for code in codes:
+        if code > 0x10FFFF:
+            continue
+        spelled = chr(code).lower()
+        if spelled.isascii() and (spelled.isalnum() or spelled in "_-"):
+            return True
+    return False
+
+
+def _whole_name(folded: bytes, start: int, end: int) -> bool:
+    """A name found at ``start``: quoted, or an XML tag, in ``folded``."""
+    before = folded[start - 1] if start else None
+    after = folded[end] if end < len(folded) else None
+    if before in _TAG_BEFORE and after in _TAG_AFTER:
+        return True
+    quoted_before = before in _QUOTES_BEFORE or (
+        start >= 6 and _JSON_ESCAPE.fullmatch(folded, start - 6, start) is not None
+    )
+    return quoted_before and after in _QUOTES_AFTER

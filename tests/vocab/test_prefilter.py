@@ -1,0 +1,172 @@
+"""The byte-level prefilter never drops a document a reader would find a key in.
+
+Every corpus input and real sample is scanned with the prefilter and with it switched off
+(every JSON / XML document parsed and walked; every SQLite table read, with the LIKE
+terms, and every JSON-shaped value parsed): the candidates and devices must be the same,
+in the same order. Hand-made documents cover the spellings the corpus lacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from corpus.common import Expected, fake_key, write
+from scanner.context import ScanOptions
+from scanner.formats.json import extractor as json_extractor
+from scanner.formats.sqlite import rows
+from scanner.formats.xml import extractor as xml_extractor
+from scanner.model import ScanResult
+from scanner.pipeline import scan
+from scanner.vocab import prefilter
+from scanner.vocab.prefilter import Markup, may_hold_key
+
+KEY = fake_key("prefilter")
+
+
+def _switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in (json_extractor, xml_extractor, rows):
+        monkeypatch.setattr(module, "may_hold_key", lambda document, markup: True)
+    monkeypatch.setattr(rows, "_mentions_key_fields", lambda image, schema: True)
+    monkeypatch.setattr(rows, "_may_hold_key_or_hint", lambda sql: True)
+
+
+def _facts(result: ScanResult) -> tuple[list[object], list[object]]:
+    return list(result.candidates), list(result.devices)
+
+
+def _both_ways(paths: list[Path], monkeypatch: pytest.MonkeyPatch) -> ScanResult:
+    passwords = [line for p in paths for line in _passwords(p)]
+    with_filter = scan(paths, ScanOptions(passwords=passwords))
+    with monkeypatch.context() as patched:
+        _switched_off(patched)
+        without = scan(paths, ScanOptions(passwords=passwords))
+    assert _facts(with_filter) == _facts(without)
+    return with_filter
+
+
+def _passwords(root: Path) -> list[str]:
+    listed = root / "passwords.txt"
+    return listed.read_text().split() if listed.is_file() else []
+
+
+def test_every_corpus_input_gives_the_same_candidates(
+    corpus: tuple[Path, dict[str, Expected]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, expected = corpus
+    inputs = sorted(root / name for name in expected)
+    result = _both_ways(inputs, monkeypatch)
+    assert len(result.candidates) > 20  # the corpus is full of keys: the scan did read it
+
+
+def test_every_real_sample_gives_the_same_candidates(
+    real_samples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _both_ways([real_samples], monkeypatch)
+
+
+DROPPED = [
+    (b'{"keyboard": "shown", "keyguard": true, "status": "refresh token expired"}', Markup.JSON),
+    (b'{"token_count": 3, "apiKeyId": "' + KEY.encode() + b'"}', Markup.JSON),
+    (b'{"md5": "' + KEY.encode() + b'", "msg": "key rotated"}', Markup.JSON),
+    (b"<map><boolean name='keyboard_shown' value='true' /></map>", Markup.XML),
+    (b"<map><string name='last_error'>token expired</string></map>", Markup.XML),
+    (b'<map><string name="msg">\\u0041 &amp; &#10; done</string></map>', Markup.XML),
+]
+
+
+@pytest.mark.parametrize(("document", "markup"), DROPPED)
+def test_words_that_only_contain_a_name_are_dropped(document: bytes, markup: Markup) -> None:
+    assert not may_hold_key(document, markup)
+
+
+KEPT = [
+    (b'{"auth_key": 1}', Markup.JSON),  # a name whatever its value
+    (b'{"a": "{\\"encrypt-Key\\": 1}"}', Markup.JSON),  # nested JSON, escaped quotes
+    (b'{"a": "{\\u0022TOKEN\\u0022: 1}"}', Markup.JSON),  # quotes as \u0022
+    (b'{"a": "\\u0061uthkey"}', Markup.JSON),  # a letter escaped
+    (b'{"log": "authKey\\u003d0x' + KEY.encode() + b'"}', Markup.JSON),  # Gson's "="
+    (b'{"log": "token:\\t' + KEY.encode() + b'"}', Markup.JSON),
+    ('{"\u212authkey": 1}'.encode(), Markup.JSON),  # the Kelvin sign lowercases to k
+    (b"<authKey>1</authKey>", Markup.XML),
+    (b"<p:huami_auth_key/>", Markup.XML),
+    (b"<map><string name='a'>{&quot;authkey&quot;: 1}</string></map>", Markup.XML),
+    (b"<map><string name='a'>token=&quot;" + KEY.encode() + b"</string></map>", Markup.XML),
+    (b"<map><string name='auth&#x5f;key'>1</string></map>", Markup.XML),
+    (b"<?xml version='1.0' encoding='utf-7'?><map/>", Markup.XML),
+]
+
+
+@pytest.mark.parametrize(("document", "markup"), KEPT)
+def test_names_and_keys_in_any_spelling_are_kept(document: bytes, markup: Markup) -> None:
+    assert may_hold_key(document, markup)
+
+
+def test_only_the_kelvin_sign_lowercases_to_ascii() -> None:
+    """Names are compared lowercased: a non-ASCII character that lowercases to ASCII could
+    spell a name that a byte search misses; the prefilter lets such documents through."""
+    found = [chr(c).encode() for c in range(0x80, 0x110000) if chr(c).lower().isascii()]
+    assert tuple(found) == prefilter._FOLDS_TO_ASCII
+
+
+_FIELDS = st.sampled_from(["authKey", "auth_key", "AUTH-KEY", "huamiAuthKey", "encrypt_key"])
+_NOISE = st.text(st.sampled_from("aK z=:\"'\\/<>&;_-\t\né中\u212a"), max_size=12)
+
+
+@given(field=_FIELDS, noise=_NOISE, nested=st.integers(0, 3), ascii_only=st.booleans())
+def test_a_key_field_in_json_is_never_dropped(
+    tmp_path_factory: pytest.TempPathFactory,
+    field: str,
+    noise: str,
+    nested: int,
+    ascii_only: bool,
+) -> None:
+    value: object = {"note": noise, field: KEY}
+    for _ in range(nested):  # JSON kept as a string inside JSON, escaped once more each time
+        value = {"data": json.dumps(value, ensure_ascii=ascii_only)}
+    document = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert may_hold_key(document, Markup.JSON)
+    path = tmp_path_factory.mktemp("doc") / "answer.json"
+    write(path, document)
+    assert [c.key for c in scan([path]).candidates] == [KEY]
+
+
+@given(line=st.sampled_from(["authKey=", "token: ", 'auth_key":"', "encryptKey> 0x"]))
+def test_a_key_in_a_logged_line_inside_json_is_never_dropped(line: str) -> None:
+    document = json.dumps({"log": [f"2024-01-01 sync {line}{KEY} ok"]}).encode()
+    assert may_hold_key(document, Markup.JSON)
+    escaped = line.replace('"', "&quot;")
+    xml = f"<map><string name='log'>{escaped}{KEY}</string></map>"
+    assert may_hold_key(xml.encode(), Markup.XML)
+
+
+def _database(path: Path, payload: str, without_rowid: bool = False) -> None:
+    connection = sqlite3.connect(":memory:")
+    tail = " WITHOUT ROWID" if without_rowid else ""
+    connection.execute(f"CREATE TABLE events (id INTEGER PRIMARY KEY, params TEXT){tail}")
+    connection.execute("CREATE TABLE steps (id INTEGER PRIMARY KEY, day TEXT, steps INTEGER)")
+    connection.executemany("INSERT INTO events VALUES (?, ?)", [(1, "token expired"), (2, payload)])
+    connection.executemany("INSERT INTO steps VALUES (?, ?, ?)", [(1, "keyboard", 3)])
+    connection.commit()
+    write(path, connection.serialize())
+    connection.close()
+
+
+@pytest.mark.parametrize("without_rowid", [False, True])
+def test_json_naming_a_key_in_a_table_without_key_columns_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, without_rowid: bool
+) -> None:
+    _database(tmp_path / "a.db", json.dumps({"band": {"auth_key": KEY}}), without_rowid)
+    _database(tmp_path / "b.db", json.dumps({"keyboard": "token expired"}), without_rowid)
+    result = _both_ways([tmp_path], monkeypatch)
+    assert [(c.key, c.provenance[-1]) for c in result.candidates] == [
+        (KEY, "events rowid 2 column params $.band.auth_key" if not without_rowid
+         else "events row 2 column params $.band.auth_key")
+    ]  # fmt: skip
+    assert rows._mentions_key_fields((tmp_path / "a.db").read_bytes(), [])
+    assert not rows._mentions_key_fields((tmp_path / "b.db").read_bytes(), [])
