@@ -249,7 +249,7 @@ def scan_command(
     """Scan PATHS and print the newest key of every device found."""
     out, err = _consoles()
     workers = jobs or os.cpu_count() or 1
-    progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1)
+    progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1, inputs=len(paths))
     options = _options(password, password_file, no_input, debug, err, progress, verify)
     with ExitStack() as stack:
         inputs = _inputs(paths, stack, err)
@@ -260,6 +260,7 @@ def scan_command(
                 on_artifact=progress.update,
                 jobs=workers,
                 on_input=progress.input_done,
+                on_open=progress.on_open,
             )
     if json_output:
         sys.stdout.write(to_json(result, redacted=redact) + "\n")

@@ -6,13 +6,16 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.artifacts import Artifact
 from scanner.containers.readahead import THREAD_AFTER
 from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 from scanner.passwords import Password
+
+if TYPE_CHECKING:
+    from scanner.inputs.metered import OnOpen
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -90,8 +93,10 @@ class ScanContext:
         self,
         options: ScanOptions | None = None,
         on_artifact: Callable[[Artifact, str], None] | None = None,
+        on_open: OnOpen | None = None,
     ) -> None:
         self.options = options or ScanOptions()
+        self.on_open = on_open  # hears of each file on disk opened (the progress line)
         self.limits = self.options.limits
         self.candidates: list[Candidate] = []
         self.problems: list[Problem] = []

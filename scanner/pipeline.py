@@ -29,6 +29,7 @@ from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
 from scanner.formats.compressed import inflate
 from scanner.formats.registry import GROUPERS, container_for, extractor_for
+from scanner.inputs.metered import OnOpen
 from scanner.model import ScanResult
 from scanner.ranking import choose_devices
 
@@ -124,11 +125,12 @@ def _scan_input(
     options: ScanOptions | None,
     on_artifact: Callable[[Artifact, str], None] | None = None,
     extract: bool = True,
+    on_open: OnOpen | None = None,
 ) -> ScanResult:
     """One top-level input; ``devices`` is left empty (ranking needs every input)."""
     from scanner.inputs import open_input
 
-    ctx = ScanContext(options, on_artifact)
+    ctx = ScanContext(options, on_artifact, on_open)
     ctx.extract = extract
     switching = readahead.quick_switching() if ctx.options.quick_switching else nullcontext()
     with switching, problems_at(ctx, (str(path),)):
@@ -165,6 +167,7 @@ def scan(
     extract: bool = True,
     jobs: int = 1,
     on_input: Callable[[int], None] | None = None,
+    on_open: OnOpen | None = None,
 ) -> ScanResult:
     """Scan every input; never raises for bad input (see ``problems_at``).
 
@@ -172,14 +175,15 @@ def scan(
     ``keyscan ls``); with ``extract=False`` containers are opened but nothing is extracted.
     ``jobs`` > 1 scans top-level inputs in that many processes (not with a password prompt,
     which needs this process's terminal); the result is identical to ``jobs=1``.
-    ``on_input(files_seen)`` hears of each finished top-level input.
+    ``on_input(files_seen)`` hears of each finished top-level input; ``on_open(provenance,
+    size, file)`` of each file on disk opened, whose bytes read it can watch (not in workers).
     """
     options = options or ScanOptions()
     parallel = jobs > 1 and len(paths) > 1 and options.ask_password is None and extract
     if parallel:
         parts = _scan_in_workers(paths, options, min(jobs, len(paths)))
     else:
-        parts = (_scan_input(path, options, on_artifact, extract) for path in paths)
+        parts = (_scan_input(path, options, on_artifact, extract, on_open) for path in paths)
     merged = ScanResult()
     for part in parts:
         merged.candidates += part.candidates

@@ -20,15 +20,21 @@ from scanner.artifacts.device_paths import storage_member_to_device_path
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded, Unreadable, Unsupported
 from scanner.formats.registry import GROUPERS
+from scanner.inputs.metered import OnOpen, open_file
 from scanner.inputs.twrp import verify_digests, verify_file
 
 
 def _file_artifact(
-    path: Path, chain: tuple[str, ...], st: os.stat_result, rel: str | None
+    path: Path,
+    chain: tuple[str, ...],
+    st: os.stat_result,
+    rel: str | None,
+    on_open: OnOpen | None = None,
 ) -> Artifact:
+    block = getattr(st, "st_blksize", 0)
     return Artifact(
         chain=chain,
-        opener=lambda: open(path, "rb"),
+        opener=lambda: open_file(path, chain, st.st_size, block, on_open),
         size=st.st_size,
         mtime=st.st_mtime,
         mtime_source="file mtime",
@@ -48,13 +54,13 @@ def open_input(path: Path, ctx: ScanContext) -> Iterator[Artifact]:
         yield from _walk_folder(path, ctx)
     elif stat.S_ISREG(st.st_mode):
         verify_file(path, ctx)
-        yield _file_artifact(path, (str(path),), st, None)
-        yield from _companions(path)
+        yield _file_artifact(path, (str(path),), st, None, ctx.on_open)
+        yield from _companions(path, ctx)
     else:
         raise Unsupported("not a regular file or a folder (FIFO, socket or device)")
 
 
-def _companions(path: Path) -> Iterator[Artifact]:
+def _companions(path: Path, ctx: ScanContext) -> Iterator[Artifact]:
     """The files beside a file given on its own that are read with it, as the software
     that wrote it would (a SQLite database's -journal and -wal): their grouper says which."""
     try:
@@ -70,7 +76,7 @@ def _companions(path: Path) -> Iterator[Artifact]:
             except OSError:
                 continue  # none there: the usual case
             if stat.S_ISREG(st.st_mode):
-                yield _file_artifact(companion, (str(companion),), st, None)
+                yield _file_artifact(companion, (str(companion),), st, None, ctx.on_open)
 
 
 def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
@@ -102,7 +108,8 @@ def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
             if stat.S_ISDIR(entry_st.st_mode):
                 subfolders.append((Path(entry.path), child_rel))
             elif stat.S_ISREG(entry_st.st_mode):
-                yield _file_artifact(Path(entry.path), (str(root), child_rel), entry_st, child_rel)
+                path, chain = Path(entry.path), (str(root), child_rel)
+                yield _file_artifact(path, chain, entry_st, child_rel, ctx.on_open)
         for sub, sub_rel in subfolders:
             yield from walk(sub, sub_rel)
 
