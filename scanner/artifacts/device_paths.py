@@ -84,6 +84,11 @@ def storage_member_to_device_path(member: str) -> str | None:
     return None
 
 
+def member_device_path(member: str) -> str | None:
+    """Where a member of a backup tar or zip lived on the phone, when its name tells."""
+    return adb_member_to_device_path(member) or storage_member_to_device_path(member)
+
+
 def app_of(*paths: str | None) -> str | None:
     """The package a file belongs to, from any of its paths (device path first)."""
     for path in paths:

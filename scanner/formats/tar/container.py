@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.artifacts import Artifact
-from scanner.artifacts.device_paths import adb_member_to_device_path, storage_member_to_device_path
+from scanner.artifacts.artifact import as_binary
+from scanner.artifacts.device_paths import member_device_path
 from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated
 from scanner.formats.tar.layout import Fault, HeaderFault
 from scanner.formats.tar.reader import HeaderReader, Member
 from scanner.formats.tar.sparse import SparseData, checked_map
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 # The most one member's header records may take. Linux caps a file's xattrs at 64 KiB and
 # a path at 4 KiB; a record claiming more is hostile or broken.
@@ -46,11 +50,6 @@ def is_tar_header(block: bytes) -> bool:
         return False
     computed = sum(block[:148]) + 8 * 32 + sum(block[156:512])
     return stored == computed
-
-
-def member_device_path(name: str) -> str | None:
-    """Where a member of a backup tar or zip lived on the phone, when its name tells."""
-    return adb_member_to_device_path(name) or storage_member_to_device_path(name)
 
 
 class _Source:
@@ -154,7 +153,7 @@ class _MemberData(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         left = self._end - self._source.count
         if left <= 0:
             return 0
@@ -246,4 +245,5 @@ class Tar(Container):
                 )
                 return None
             stream = SparseData(source, pieces, member.size, ctx.charge)  # holes are made
-        return lambda: stream  # type: ignore[return-value]
+        binary = as_binary(stream)
+        return lambda: binary

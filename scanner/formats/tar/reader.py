@@ -125,7 +125,7 @@ class HeaderReader:
                 offset, size = number(entry.offset), number(entry.numbytes)
                 if offset and size:  # tarfile skips a piece at offset 0 here
                     pieces.append((offset, size))
-            _check_sparse_count(pieces)
+            _check_sparse_count(len(pieces))
             extended = extension.isextended
         return real_size, pieces
 
@@ -180,8 +180,7 @@ class HeaderReader:
             return _numbers([text])[0]
 
         count = line()
-        if count > MAX_SPARSE_ENTRIES:
-            _check_sparse_count(range(count))
+        _check_sparse_count(count)
         return _pairs([line() for _ in range(2 * count)])
 
 
@@ -268,12 +267,12 @@ def _numbers(texts: list[bytes] | list[str]) -> list[int]:
 
 def _pairs(values: list[int]) -> list[tuple[int, int]]:
     pieces = list(zip(values[::2], values[1::2], strict=False))
-    _check_sparse_count(pieces)
+    _check_sparse_count(len(pieces))
     return pieces
 
 
-def _check_sparse_count(pieces: object) -> None:
-    if len(pieces) > MAX_SPARSE_ENTRIES:  # type: ignore[arg-type]
+def _check_sparse_count(count: int) -> None:
+    if count > MAX_SPARSE_ENTRIES:
         raise LimitExceeded(f"a sparse map of more than {MAX_SPARSE_ENTRIES:,} pieces")
 
 
@@ -285,7 +284,7 @@ def _sparse_00(records: bytes) -> list[tuple[int, int]]:
     offsets = [int(m.group(1)) for m in _SPARSE_OFFSET.finditer(records)]
     sizes = [int(m.group(1)) for m in _SPARSE_NUMBYTES.finditer(records)]
     pieces = list(zip(offsets, sizes, strict=False))
-    _check_sparse_count(pieces)
+    _check_sparse_count(len(pieces))
     return pieces
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from scanner.errors import Corrupt, Truncated
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 _ZEROS = bytes(1 << 16)
 
@@ -58,7 +61,7 @@ class SparseData(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         while self._index < len(self._pieces) and sum(self._pieces[self._index]) <= self._position:
             self._index += 1

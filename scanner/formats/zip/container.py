@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import pyzipper
 
 from scanner.artifacts import Artifact, spool
+from scanner.artifacts.device_paths import member_device_path
 from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import (
@@ -32,7 +33,6 @@ from scanner.errors import (
     Unsupported,
     WrongPassword,
 )
-from scanner.formats.tar.container import member_device_path
 from scanner.formats.zip.bounds import ZipBudget, overlapping
 from scanner.formats.zip.times import member_time
 from scanner.passwords import Password
