@@ -95,10 +95,12 @@ class Prompt:
                     )
                 )
             elif failed:
-                plural = "password does" if failed == 1 else f"{failed} passwords do"
-                self._err.print(
-                    Text.assemble(f"The given {plural} not open ", _where(provenance), ".")
+                said = (
+                    "The password tried does not open "
+                    if failed == 1
+                    else (f"None of the {failed} passwords tried opens ")
                 )
+                self._err.print(Text.assemble(said, _where(provenance), "."))
             question = Text.assemble(
                 ("Password for ", "bold"), _where(provenance), " (empty to skip): "
             )

@@ -112,3 +112,22 @@ def test_ls_shows_backup_members_as_device_paths(backup: tuple[Path, Expected]) 
     db_lines = [line for line in lines if "/db/origin_db" in line]
     assert db_lines and "-> /data/data/com.xiaomi.hm.health/databases/origin_db" in db_lines[0]
     assert "[sqlite db]" in db_lines[0]
+
+
+def test_prompt_after_given_passwords_says_they_failed(
+    backup: tuple[Path, Expected], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, expected = backup
+    shown: list[str] = []
+
+    def typed(self: Console, prompt: object = "", *, password: bool = False, **_: object) -> str:
+        return PASSWORD_V5
+
+    monkeypatch.setattr(cli, "can_prompt", lambda: True)
+    monkeypatch.setattr(Console, "input", typed)
+    monkeypatch.setattr(
+        Console, "print", lambda self, *a, **k: shown.append(str(a[0]) if a else "")
+    )
+    code, doc = _scan([str(path), "-p", "one", "-p", "two"], env={"KEYSCAN_PASSWORD": ""})
+    assert (code, _keys(doc)) == (0, expected.keys)
+    assert f"None of the 2 passwords tried opens {path}." in shown
