@@ -211,3 +211,26 @@ def test_may_hold_key() -> None:
     assert may_hold_key(b'{"x": "\\u006b"}', Markup.JSON)
     assert not may_hold_key(b"<map><int name='seq' value='1'/></map>", Markup.XML)
     assert may_hold_key(b"<map><string name='auth&#95;key'>x</string></map>", Markup.XML)
+
+
+def test_context_is_worked_out_only_for_the_objects_above_a_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scanner.formats.json import walk
+
+    worked_out: list[object] = []
+    original = walk._context_of
+
+    def counted(obj: dict[str, object], outer: walk._Context) -> walk._Context:
+        worked_out.append(sorted(obj))
+        return original(obj, outer)
+
+    monkeypatch.setattr(walk, "_context_of", counted)
+    key = fake_key("json-lazy")
+    document = {
+        "items": [{"name": f"n{i}", "mac": "C8:0F:10:E0:2F:21"} for i in range(50)],
+        "band": {"model": "hmpace.watch.v7", "auth": {"authKey": key}},
+    }
+    [hit] = walk.walk_json(document)
+    assert (hit.key, hit.path, hit.device.model) == (key, "$.band.auth.authKey", "hmpace.watch.v7")
+    assert worked_out == [["band", "items"], ["auth", "model"], ["authKey"]]

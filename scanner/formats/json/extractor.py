@@ -25,7 +25,7 @@ from scanner.extractors.base import (
     read_document,
 )
 from scanner.extractors.text_keys import keys_in_text, line_time
-from scanner.formats.json.walk import parse_json_text, walk_json
+from scanner.formats.json.walk import JsonPath, parse_json_text, spelled, walk_json
 from scanner.formats.logs.extractor import may_hold_tool_output, scan_lines
 from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import vocabulary
@@ -43,14 +43,14 @@ def first_char(head: bytes) -> bytes:
 
 def _text_values(value: object, path: str = "$", depth: int = 0) -> Iterator[tuple[str, str]]:
     """(path, string) for string values that may hold a log line; iterative over nesting."""
-    stack: list[tuple[object, str, int]] = [(value, path, depth)]
+    stack: list[tuple[object, JsonPath, int]] = [(value, path, depth)]
     endings = vocabulary().ending_texts
     while stack:
         item, where, level = stack.pop()
         if isinstance(item, dict):
-            stack.extend((v, f"{where}.{k}", level) for k, v in reversed(list(item.items())))
+            stack.extend((v, (where, k), level) for k, v in reversed(list(item.items())))
         elif isinstance(item, list):
-            stack.extend((v, f"{where}[{i}]", level) for i, v in reversed(list(enumerate(item))))
+            stack.extend((v, (where, i), level) for i, v in reversed(list(enumerate(item))))
         elif isinstance(item, str):
             lowered = item.lower()
             if not any(word in lowered for word in endings):
@@ -59,7 +59,7 @@ def _text_values(value: object, path: str = "$", depth: int = 0) -> Iterator[tup
             if nested is not None:
                 stack.append((nested, where, level + 1))
             else:
-                yield where, item
+                yield spelled(where), item
 
 
 class JsonDocument(Extractor):

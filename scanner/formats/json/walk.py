@@ -2,7 +2,8 @@
 
 Shared by the JSON extractor and by SQLite (JSON text columns). JSON may be nested as a
 string inside JSON (the Zepp server's ``additionalInfo``); such strings are parsed and
-walked with the context of the object that holds them.
+walked with the context of the object that holds them. Field names are checked first:
+the context of an object and the path to a value are worked out only for a hit.
 """
 
 from __future__ import annotations
@@ -53,6 +54,34 @@ def parse_json_text(text: str) -> object | None:
         return None
 
 
+# A path as a chain of steps, spelled out only for a hit: "$", or (parent, step) with a
+# field name (".name") or a list index ("[3]").
+JsonPath = str | tuple["JsonPath", str | int]
+
+
+def spelled(path: JsonPath) -> str:
+    """``$.items[0].additionalInfo.auth_key``."""
+    steps: list[str] = []
+    while isinstance(path, tuple):
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return path + "".join(reversed(steps))
+
+
+class _LazyContext:
+    """The context of one object, worked out on first use (most objects hold no key)."""
+
+    def __init__(self, obj: dict[str, object] | None, outer: _LazyContext | _Context) -> None:
+        self._obj, self._outer = obj, outer
+        self._value: _Context | None = None
+
+    def get(self) -> _Context:
+        if self._value is None:
+            outer = self._outer if isinstance(self._outer, _Context) else self._outer.get()
+            self._value = outer if self._obj is None else _context_of(self._obj, outer)
+        return self._value
+
+
 def _context_of(obj: dict[str, object], outer: _Context) -> _Context:
     """What this object says about its device, on top of what enclosing objects said."""
     mac = name = model = None
@@ -88,15 +117,18 @@ def walk_json(
     value: object, path: str = "$", outer: DeviceInfo | None = None, depth: int = 0
 ) -> Iterator[JsonHit]:
     """Every key field with a key-shaped value below ``value``, outermost first."""
-    yield from _walk(value, path, _Context(device=outer or DeviceInfo()), depth)
+    start = _LazyContext(None, _Context(device=outer or DeviceInfo()))
+    yield from _walk(value, path, start, depth)
 
 
-def _walk(value: object, path: str, ctx: _Context, depth: int, level: int = 0) -> Iterator[JsonHit]:
+def _walk(
+    value: object, path: JsonPath, ctx: _LazyContext, depth: int, level: int = 0
+) -> Iterator[JsonHit]:
     if level > _MAX_DEPTH:
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _walk(item, f"{path}[{index}]", ctx, depth, level + 1)
+            yield from _walk(item, (path, index), ctx, depth, level + 1)
         return
     if isinstance(value, str):
         if depth < _MAX_NESTED:
@@ -106,21 +138,22 @@ def _walk(value: object, path: str, ctx: _Context, depth: int, level: int = 0) -
         return
     if not isinstance(value, dict):
         return
-    here = _context_of(value, ctx)
+    here = _LazyContext(value, ctx)
     for field, item in value.items():
         field = str(field)
-        child = f"{path}.{field}"
         if is_key_field(field):
             key = _key_value(field, item)
             if key is not None:
+                found = here.get()
                 yield JsonHit(
                     field=field,
                     key=key,
-                    path=child,
-                    device=here.device,
-                    timestamp=here.timestamp,
-                    timestamp_field=here.timestamp_field,
-                    wearable_context=here.wearable,
+                    path=spelled((path, field)),
+                    device=found.device,
+                    timestamp=found.timestamp,
+                    timestamp_field=found.timestamp_field,
+                    wearable_context=found.wearable,
                 )
                 continue
-        yield from _walk(item, child, here, depth, level + 1)
+        if isinstance(item, (dict, list, str)):  # nothing else can hold a key field
+            yield from _walk(item, (path, field), here, depth, level + 1)
