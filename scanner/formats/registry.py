@@ -20,6 +20,7 @@ from scanner.formats.miui.container import MiuiBackup
 from scanner.formats.openaes.container import OpenAes
 from scanner.formats.sqlite.family import SqliteFamilies
 from scanner.formats.tar.container import Tar
+from scanner.formats.unsupported.container import UNSUPPORTED_ARCHIVES
 from scanner.formats.xml.extractor import XmlPrefs
 from scanner.formats.zip.container import Zip
 
@@ -30,9 +31,10 @@ CONTAINERS: list[type[Container]] = [
     Gzip,
     Bzip2,
     Xz,
-    Zstd,  # only with the zstandard package
+    Zstd,
     Zip,
     Tar,
+    *UNSUPPORTED_ARCHIVES,  # 7z, RAR, lz4...: an unsupported problem naming the format
     RawImage,  # last: an ext4 superblock; other unclaimed blobs reach it as a fallback
 ]
 

@@ -11,9 +11,9 @@ import shutil
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
+import zstandard
 
 from corpus.common import Expected
 from corpus.samples import archives, twrp
@@ -286,8 +286,7 @@ def test_storage_member_paths_map_to_device_paths() -> None:
     assert mapped("random/file.txt") is None
 
 
-def test_zstd_tar_is_walked_when_zstandard_is_installed(tmp_path: Path) -> None:
-    zstandard = pytest.importorskip("zstandard")
+def test_zstd_tar_is_walked(tmp_path: Path) -> None:
     mac, key = archives.device("zstd")
     log = twrp.device_log(mac, key).encode()
     body = zstandard.ZstdCompressor().compress(archives.tar_bytes([(archives.WATCH_LOG, log)]))
@@ -302,7 +301,7 @@ def test_zstd_tar_is_walked_when_zstandard_is_installed(tmp_path: Path) -> None:
     assert {p.kind for p in cut.problems} == {"truncated"}
 
 
-def _zstd_frames(zstandard: Any) -> bytes:
+def _zstd_frames() -> bytes:
     """Frames of several header shapes: checksum or not, content size or not (a single
     segment with a 1-byte size), a skippable frame, an RLE-heavy frame (16 MiB of one
     byte in a few hundred bytes). No dictionary id: the corpus has no zstd dictionary."""
@@ -318,10 +317,9 @@ def _zstd_frames(zstandard: Any) -> bytes:
 
 
 def test_zstd_frame_ends_tell_a_cut_from_the_end() -> None:
-    zstandard = pytest.importorskip("zstandard")
     from scanner.formats.compressed.zstd import FrameEnds
 
-    data = _zstd_frames(zstandard)
+    data = _zstd_frames()
     whole, byte_by_byte = FrameEnds(), FrameEnds()
     whole.feed(data)
     for at in range(len(data)):
@@ -344,11 +342,10 @@ def _ends_between(data: bytes) -> bool:
 
 
 def test_zstd_decodes_in_bounded_chunks() -> None:
-    zstandard = pytest.importorskip("zstandard")
     from scanner.formats.compressed import inflate
     from scanner.formats.compressed.zstd import _ZstdChunks
 
-    data = _zstd_frames(zstandard)
+    data = _zstd_frames()
     chunks = _ZstdChunks(io.BytesIO(data))
     sizes = []
     while piece := chunks.next():

@@ -1,7 +1,7 @@
-"""Zstandard streams (``.zst``, ``.tar.zst``): only when the ``zstandard`` package is there.
+"""Zstandard streams (``.zst``, ``.tar.zst``: Neo Backup's default, phone exports).
 
-Frame magic 28 B5 2F FD (RFC 8878, section 3.1.1). Without the package nothing is
-detected, and such a file is reported like any other unread binary.
+Frame magic 28 B5 2F FD (RFC 8878, section 3.1.1). Read by the ``zstandard`` package, a
+core dependency: without it a ``.tar.zst`` would be skipped as an unknown blob.
 
 Decoded by ``stream_reader`` in steps of at most ``inflate.CHUNK`` bytes: a
 ``decompressobj`` gives all that its input decodes to at once (6 KB of zstd made 200 MiB
@@ -13,7 +13,9 @@ bytes it reads (``layouts/zstd.py``) to tell a cut from the end.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, cast
+
+import zstandard
 
 from scanner.artifacts import Artifact
 from scanner.context import ScanOptions
@@ -33,11 +35,6 @@ from scanner.formats.compressed.zstd_layout import (
     BlockHeader,
     FrameHeaderDescriptor,
 )
-
-try:
-    import zstandard
-except ImportError:  # optional: pip install 'keyscan[fast]'
-    zstandard = None
 
 MAGIC = FRAME_MAGIC
 # Bytes of each header FrameEnds reads, by what it expects next.
@@ -132,7 +129,9 @@ class _ZstdChunks:
     def __init__(self, source: BinaryIO) -> None:
         self._frames = FrameEnds()
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            _Watched(source, self._frames), read_across_frames=True, closefd=False
+            cast("BinaryIO", _Watched(source, self._frames)),  # it only read()s
+            read_across_frames=True,
+            closefd=False,
         )
 
     def next(self) -> bytes:
@@ -151,7 +150,7 @@ class Zstd(_Compressed):
 
     @classmethod
     def detect(cls, head: bytes, artifact: Artifact) -> bool:
-        return zstandard is not None and head[:4] == MAGIC
+        return head[:4] == MAGIC
 
     @staticmethod
     def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:

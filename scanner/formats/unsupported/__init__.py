@@ -1,0 +1,1 @@
+"""Archives and compressions keyscan recognises but cannot open."""
