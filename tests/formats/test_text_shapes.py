@@ -288,3 +288,21 @@ def test_blank_runs_after_a_block_line_are_trailing_space(tmp_path: Path) -> Non
     path = write(tmp_path / "run.txt", text, int(MTIME.timestamp()))
     (candidate,) = scan([path]).candidates
     assert (candidate.key, candidate.device.mac, candidate.device.name) == (key, mac, "Band")
+
+
+def test_documentation_and_masked_keys_are_not_keys(tmp_path: Path) -> None:
+    """huami-token's README keys are 30 hex; users mask theirs with x: neither is a key,
+    nor cut short (no "…")."""
+    mac = fake_mac("readme")
+    readme = "0xa3c10e34e5c14637eea6b9efc06106"
+    masked = "0x09fc02af210596d54xxxxxxxxxxxxx"
+    text = (
+        "+----------------------------------------------------------+\n"
+        "|        MAC        |               auth_key               |\n"
+        "|-------------------+--------------------------------------|\n"
+        f"| {mac} |   {readme}   |\n"
+        "+----------------------------------------------------------+\n"
+        f"\n╓───Device 0\n║  MAC: {mac}, active: Yes\n║  Key: {masked}\n╙────────────\n"
+    )
+    path = write(tmp_path / "readme.txt", text, int(MTIME.timestamp()))
+    assert scan([path]).candidates == []
