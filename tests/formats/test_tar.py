@@ -304,3 +304,17 @@ def test_sparse_holes_count_against_the_expansion_budget() -> None:
     small = ScanContext(ScanOptions(limits=Limits(max_total_bytes=50 << 20)))
     with pytest.raises(InputBudgetExceeded):
         _read_capped(data, small, cap=128 << 20)
+
+
+@pytest.mark.parametrize("mtime", ["inf", "nan", "1e300", "-1e300"])
+def test_a_member_time_out_of_any_calendar_is_no_time(tmp_path: Path, mtime: str) -> None:
+    """The key is kept; the time falls back to the tar file's own."""
+    mac, key = archives.device("pax-time")
+    line = f"deviceInfo = DeviceInfo(address={mac}, model=miwear.watch.n67cn, token={key})\n"
+    info = _info("logs/a.log")
+    info.pax_headers = {"mtime": mtime}
+    path = tmp_path / "x.tar"
+    path.write_bytes(_tar(tarfile.PAX_FORMAT, [info], [line.encode()]))
+    result = scan([path])
+    assert result.problems == []
+    assert [(c.key, c.timestamp_source) for c in result.candidates] == [(key, "file mtime")]

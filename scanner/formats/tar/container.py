@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO
 
 from scanner.artifacts import Artifact
@@ -106,6 +107,15 @@ class _Source:
             if not self.readinto(piece):
                 break  # the stream ends before ``offset``
         return self.count
+
+
+def _usable_time(mtime: float) -> float | None:
+    """The member's time, unless unset or out of any calendar (a pax ``mtime=inf``)."""
+    try:
+        datetime.fromtimestamp(mtime, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return float(mtime) if mtime else None
 
 
 def _skip_to(source: _Source, target: int, last_good: str) -> None:
@@ -199,7 +209,7 @@ class Tar(Container):
                 member.name,
                 opener,
                 size=member.size,
-                mtime=float(member.mtime) if member.mtime else None,
+                mtime=_usable_time(member.mtime),
                 mtime_source="tar member mtime",
                 device_path=member_device_path(member.name),
                 reopenable=False,
