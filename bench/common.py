@@ -27,8 +27,8 @@ def bare_ab_decode(path: Path, password: str, decompressobj: Callable[[], Any]) 
     scanning: the unavoidable work. Returns the decoded size."""
     from Cryptodome.Cipher import AES
 
-    from scanner.formats.adb.container import parse_header
     from scanner.formats.adb.crypto import unlock
+    from scanner.formats.adb.stream import parse_header
 
     with open(path, "rb") as handle:
         header = parse_header(handle.read(8192), at_eof=False)

@@ -180,6 +180,13 @@ class ScanContext:
         message = str(error) or error.__class__.__name__
         self.problems.append(Problem(error.kind, provenance, message))
 
+    def recognises(self, head: bytes) -> bool:
+        """Does a registered container or grouped format claim these first bytes? (A
+        decrypting container asks it to tell a right password from a wrong one.)"""
+        from scanner.formats.registry import recognises  # the registry imports the formats
+
+        return recognises(head)
+
     def seen(self, artifact: Artifact, kind: str) -> None:
         """Count a file once its kind is known (a container's name, "sqlite db", "log"...)."""
         self.files_seen += 1

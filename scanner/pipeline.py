@@ -1,16 +1,15 @@
 """The scan: inputs -> containers -> artifacts -> extractors -> ranking.
 
-This is the one place where failures become problems (``problems_at``): every artifact
-is processed inside it, so a damaged file costs that file only, and every candidate is
-recorded the moment it is found.
+It walks and dispatches only: which format claims a file, and what a library's exception
+means, come from ``formats/registry.py``. This is the one place where failures become
+problems (``problems_at``): every artifact is processed inside it, so a damaged file costs
+that file only, and every candidate is recorded the moment it is found. An exception that
+no format declared is our bug, reported as ``internal``, not as damage to the evidence.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import tarfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager, nullcontext
@@ -18,40 +17,21 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-import pyzipper
-
 from scanner.artifacts import Artifact, sniff
 from scanner.artifacts.artifact import pending_error
-from scanner.carving.raw_image import RawImage
 from scanner.containers import readahead
+from scanner.containers.base import Container
 from scanner.containers.grouped import Grouper
 from scanner.context import ScanContext, ScanOptions
-from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
-from scanner.formats.compressed import inflate
-from scanner.formats.registry import GROUPERS, container_for, extractor_for
+from scanner.errors import LimitExceeded, as_scan_error
+from scanner.extractors.base import Extractor
+from scanner.formats import registry
 from scanner.inputs.metered import OnOpen
 from scanner.model import ScanResult
 from scanner.ranking import choose_devices
+from scanner.roles import Role
 
 log = logging.getLogger("keyscan")
-
-
-def _as_scan_error(error: BaseException) -> ScanError:
-    """The one mapping from library exceptions to problem kinds."""
-    if isinstance(error, ScanError):
-        return error
-    text = str(error) or error.__class__.__name__
-    if isinstance(error, EOFError) or "unexpected end" in text.lower():
-        return Truncated(f"ends early: {text}")
-    if isinstance(error, MemoryError):
-        return LimitExceeded("ran out of memory reading it")
-    corrupt = (*inflate.ERRORS, tarfile.TarError, zipfile.BadZipFile, pyzipper.BadZipFile)
-    if isinstance(error, (*corrupt, sqlite3.DatabaseError)):
-        return Corrupt(text)
-    if isinstance(error, OSError):
-        return Unreadable(error.strerror or text)
-    # Any other exception is a parser meeting bytes it did not expect.
-    return Corrupt(f"cannot parse ({error.__class__.__name__}: {text})")
 
 
 @contextmanager
@@ -59,13 +39,13 @@ def problems_at(ctx: ScanContext, provenance: tuple[str, ...]) -> Iterator[None]
     try:
         yield
     except Exception as error:
-        if ctx.options.debug:
+        if ctx.options.debug:  # the traceback an "internal" problem asks to report
             log.exception("problem at %s", " > ".join(provenance))
-        ctx.report(_as_scan_error(error), provenance)
+        ctx.report(as_scan_error(error, registry.LIBRARY_ERRORS), provenance)
 
 
 def _walk(artifacts: Iterable[Artifact], ctx: ScanContext) -> None:
-    groups = [grouper(ctx, partial(problems_at, ctx)) for grouper in GROUPERS]
+    groups = [grouper(ctx, partial(problems_at, ctx)) for grouper in registry.GROUPERS]
     try:
         for artifact in artifacts:
             for group in groups:
@@ -94,30 +74,25 @@ def _process(artifact: Artifact, ctx: ScanContext, groups: list[Grouper]) -> Non
 def _dispatch(
     artifact: Artifact, head: bytes, stream: BinaryIO, ctx: ScanContext, groups: list[Grouper]
 ) -> None:
-    """Hand one file to the container, grouper or extractor that claims its content."""
-    container = container_for(head, artifact)
-    if container is not None:
-        ctx.seen(artifact, container.name)
-        _walk(container.walk(artifact, stream, ctx), ctx)
-        return
-    for group in groups:
-        kind = group.member_kind(head)
-        if kind is not None:
-            ctx.seen(artifact, f"{group.name} {kind}")
-            if ctx.extract:
-                group.add(kind, artifact, lambda: stream)
-            return
-    extractor = extractor_for(head, artifact)
-    if extractor is None and RawImage.wants_unclaimed(head, artifact):
-        # A partition image or unknown blob: carve databases, WALs and text from it.
-        ctx.seen(artifact, RawImage.name)
+    """Hand one file to the format that claims its content, as that format's role says."""
+    fmt = registry.claimant(head, artifact)
+    if fmt is None:
+        ctx.seen(artifact, "other")
+    elif issubclass(fmt, Container):
+        ctx.seen(artifact, fmt.name)
+        if fmt.role is not Role.FALLBACK or ctx.extract:  # `keyscan ls` does not carve
+            _walk(fmt().walk(artifact, stream, ctx), ctx)
+    elif issubclass(fmt, Grouper):
+        group = next(g for g in groups if isinstance(g, fmt))
+        kind = fmt.member_kind(head) or ""
+        ctx.seen(artifact, f"{fmt.name} {kind}")
         if ctx.extract:
-            _walk(RawImage().walk(artifact, stream, ctx), ctx)
-        return
-    ctx.seen(artifact, extractor.name if extractor else "other")
-    if extractor is not None and ctx.extract:
-        for candidate in extractor.extract(artifact, stream, ctx):
-            ctx.add(candidate)
+            group.add(kind, artifact, lambda: stream)
+    elif issubclass(fmt, Extractor):
+        ctx.seen(artifact, fmt.name)
+        if ctx.extract:
+            for candidate in fmt().extract(artifact, stream, ctx):
+                ctx.add(candidate)
 
 
 def _scan_input(

@@ -35,7 +35,8 @@ from scanner.context import ScanContext, ScanOptions
 from scanner.errors import ProblemKind, ScanError
 from scanner.extractors.base import Extractor
 from scanner.extractors.text_keys import keys_in_text
-from scanner.formats.adb import container as adb
+from scanner.formats.adb import stream as adb
+from scanner.formats.adb.container import AndroidBackup
 from scanner.formats.compressed.container import Bzip2, Gzip, Xz
 from scanner.formats.json.extractor import JsonDocument
 from scanner.formats.logs.extractor import LogLines
@@ -216,7 +217,7 @@ def test_miui_header_parser_raises_only_scan_errors(data: st.DataObject) -> None
 def test_android_backup_walk_raises_only_scan_errors(data: st.DataObject) -> None:
     seed = data.draw(st.sampled_from(sorted(adb_seeds().values())))
     body = data.draw(damaged(seed, hot=1200))  # the encrypted header is ~550 bytes
-    only_scan_errors(lambda: walk_all(adb.AndroidBackup(), body, "x.ab", (PASSWORD,)))
+    only_scan_errors(lambda: walk_all(AndroidBackup(), body, "x.ab", (PASSWORD,)))
 
 
 @FUZZ
@@ -237,7 +238,7 @@ def test_openaes_reader_raises_only_scan_errors(data: st.DataObject) -> None:
 @FUZZ
 @given(st.binary(max_size=600), st.booleans())
 def test_openaes_plausibility_check_never_raises(plain: bytes, padding_ok: bool) -> None:
-    plausible(plain, padding_ok)
+    plausible(plain, padding_ok, _ctx())
 
 
 @FUZZ

@@ -39,8 +39,6 @@ HEADER_BYTES = 512  # every format's header (and the first tar header) lies with
 # Passwords of ../shared/samples/real (SOURCES.md); the corpus writes its own passwords.txt.
 REAL_PASSWORDS = ("123456", "12345", "testkey")
 _COMPANIONS = ("-wal", "-journal", "-shm")
-# What the pipeline says when a parser raised something other than a ScanError.
-UNMAPPED = "cannot parse ("
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class Figures:
     problems: Counter[str] = field(default_factory=Counter)
     crashes: list[tuple[str, str]] = field(default_factory=list)  # (input, traceback)
     unknown_kinds: list[tuple[str, str]] = field(default_factory=list)  # (input, kind)
-    unmapped: list[tuple[str, str]] = field(default_factory=list)  # (input, message)
+    internal: list[tuple[str, str]] = field(default_factory=list)  # (input, message): our bugs
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -68,7 +66,7 @@ class Figures:
             f"mutation run: {self.inputs} inputs tried in {self.seconds:.1f} s; "
             f"problems reported: {sum(self.problems.values())} ({kinds or 'none'}); "
             f"crashes: {len(self.crashes)}; unknown kinds: {len(self.unknown_kinds)}; "
-            f"non-ScanError exceptions mapped to corrupt: {len(self.unmapped)}"
+            f"internal errors (exceptions no format declared): {len(self.internal)}"
         )
 
 
@@ -169,8 +167,8 @@ def check(
         figures.problems[problem.kind] += 1
         if problem.kind not in set(ProblemKind):
             figures.unknown_kinds.append((label, problem.kind))
-        if problem.message.startswith(UNMAPPED) or f"; {UNMAPPED}" in problem.message:
-            figures.unmapped.append((label, problem.message))
+        if problem.kind == ProblemKind.INTERNAL:
+            figures.internal.append((label, problem.message))
     return result
 
 
@@ -243,12 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for label, kind in figures.unknown_kinds:
         print(f"UNKNOWN KIND {kind!r}: {label}", file=sys.stderr)
     first: dict[str, str] = {}  # one example per distinct message
-    for label, message in figures.unmapped:
+    for label, message in figures.internal:
         first.setdefault(message, label)
     for message, label in first.items():
-        print(f"non-ScanError: {message} (e.g. {label})", file=sys.stderr)
+        print(f"INTERNAL {message} (e.g. {label})", file=sys.stderr)
     print(figures.summary())
-    return 1 if figures.crashes or figures.unknown_kinds else 0
+    return 1 if figures.crashes or figures.unknown_kinds or figures.internal else 0
 
 
 if __name__ == "__main__":

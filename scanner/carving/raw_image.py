@@ -29,6 +29,7 @@ from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded
 from scanner.formats.ext4.reader import Ext4Map, is_ext4
+from scanner.roles import Role
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -180,6 +181,17 @@ class RawImage(Container):
             raise carver.error
         # Else a member of a sized, forward-only container (tar): the container meets the
         # same cut or limit as it reads on, and reports it naming this member.
+
+
+class UnclaimedImage(RawImage):
+    """The same carving for a binary no other format claimed and big enough to be an
+    image (``wants_unclaimed``); asked last, and only when keys are extracted."""
+
+    role = Role.FALLBACK
+
+    @classmethod
+    def detect(cls, head: bytes, artifact: Artifact) -> bool:
+        return cls.wants_unclaimed(head, artifact)
 
 
 def _child(artifact: Artifact, carve: Carve, source: _Source, ext4: Ext4Map | None) -> Artifact:

@@ -8,6 +8,8 @@ from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
+from scanner.errors import LibraryErrors
+from scanner.roles import Role
 
 
 class Container(ABC):
@@ -18,10 +20,13 @@ class Container(ABC):
     ``walk`` has ended (SQLite families are read when their directory is complete): only
     files on the examiner's disk qualify; archive members are ``reopenable=False``.
     Raise a ``ScanError`` for what stops the walk; the pipeline reports it and keeps every
-    member already yielded.
+    member already yielded. ``raises``: the library exceptions its reading lets through,
+    and the problem each means.
     """
 
     name: ClassVar[str]
+    role: ClassVar[Role] = Role.CONTAINER
+    raises: ClassVar[LibraryErrors] = {}
 
     @classmethod
     @abstractmethod

@@ -15,6 +15,8 @@ from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact
 from scanner.context import ScanContext
+from scanner.errors import LibraryErrors
+from scanner.roles import Role
 
 # Runs a group's reading so that a failure becomes a problem at that provenance.
 Guard = Callable[[tuple[str, ...]], AbstractContextManager[None]]
@@ -24,9 +26,12 @@ class Grouper(ABC):
     """Holds the files of one container level until each group is complete, then reads it.
 
     One grouper is made per container level (``ctx``, and ``guard`` from the pipeline).
+    ``raises``: the library exceptions its reading lets through, and what each means.
     """
 
     name: ClassVar[str]
+    role: ClassVar[Role] = Role.GROUPED
+    raises: ClassVar[LibraryErrors] = {}
 
     def __init__(self, ctx: ScanContext, guard: Guard) -> None:
         self.ctx = ctx
@@ -36,6 +41,10 @@ class Grouper(ABC):
     @abstractmethod
     def member_kind(cls, head: bytes) -> str | None:
         """What part of a group these first bytes are ("db", "wal"…); None: not ours."""
+
+    @classmethod
+    def detect(cls, head: bytes, artifact: Artifact) -> bool:
+        return cls.member_kind(head) is not None
 
     @classmethod
     def companions(cls, name: str, head: bytes) -> tuple[str, ...]:

@@ -12,9 +12,10 @@ from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
 from scanner.artifacts.text import looks_like_text as looks_like_text  # the detectors use it
 from scanner.context import ScanContext
-from scanner.errors import LimitExceeded
+from scanner.errors import LibraryErrors, LimitExceeded
 from scanner.extractors.patterns import Engine, default_engine
 from scanner.model import Candidate, DeviceInfo, Method
+from scanner.roles import Role
 from scanner.vocab.keys import confidence_for, is_wearable_model
 
 
@@ -23,9 +24,12 @@ class Extractor(ABC):
 
     ``extract`` yields candidates as it finds them, so a failure later in the file keeps
     what came before. Raise a ``ScanError`` for a damaged file; the pipeline reports it.
+    ``raises``: the library exceptions its reading lets through, and what each means.
     """
 
     name: ClassVar[str]
+    role: ClassVar[Role] = Role.EXTRACTOR
+    raises: ClassVar[LibraryErrors] = {}
 
     @classmethod
     @abstractmethod

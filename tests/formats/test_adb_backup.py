@@ -21,7 +21,7 @@ from scanner.artifacts import Artifact
 from scanner.context import ScanContext, ScanOptions
 from scanner.formats.adb import crypto as adb_crypto
 from scanner.formats.adb.body import BodyStatus
-from scanner.formats.adb.container import (
+from scanner.formats.adb.stream import (
     NO_APP_DATA,
     open_body,
     parse_header,

@@ -24,10 +24,10 @@ from scanner.artifacts import Artifact
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import ScanError
 from scanner.formats.adb.body import SOURCE_CHUNK
-from scanner.formats.adb.container import (
+from scanner.formats.adb.container import AndroidBackup
+from scanner.formats.adb.stream import (
     HEADER_LIMIT,
     NO_APP_DATA,
-    AndroidBackup,
     open_body,
     parse_header,
 )

@@ -16,7 +16,7 @@ from corpus.samples.miui_backup import BAK_NAME, ENCRYPTED_FOLDER, FOLDER, LABEL
 from scanner.artifacts import Artifact, Origin
 from scanner.context import ScanOptions
 from scanner.errors import ScanError
-from scanner.formats.adb.container import NO_APP_DATA
+from scanner.formats.adb.stream import NO_APP_DATA
 from scanner.formats.miui.container import MIUI_ENCRYPTION, parse_header
 from scanner.model import ScanResult
 from scanner.pipeline import scan

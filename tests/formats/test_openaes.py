@@ -37,9 +37,10 @@ def _decrypt(data: bytes, passwords: list[str], name: str = "x.oaes") -> tuple[b
             with child.open() as handle:
                 out = handle.read()
     except Exception as error:  # the pipeline's job, done here by hand
-        from scanner.pipeline import _as_scan_error
+        from scanner.errors import as_scan_error
+        from scanner.formats.registry import LIBRARY_ERRORS
 
-        ctx.report(_as_scan_error(error), (name,))
+        ctx.report(as_scan_error(error, LIBRARY_ERRORS), (name,))
     return out, ctx
 
 

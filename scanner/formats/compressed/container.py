@@ -14,13 +14,13 @@ import lzma
 import posixpath
 import zlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, cast
 
 from scanner.artifacts import Artifact
 from scanner.containers.base import Container
 from scanner.containers.readahead import ReadAhead
 from scanner.context import Limits, ScanContext, ScanOptions
-from scanner.errors import Corrupt, LimitExceeded, ScanError, Truncated, Unreadable
+from scanner.errors import Corrupt, LibraryErrors, LimitExceeded, ScanError, Truncated, Unreadable
 from scanner.formats.compressed import inflate
 
 if TYPE_CHECKING:
@@ -135,7 +135,14 @@ def _in_steps(reader: bz2.BZ2File | lzma.LZMAFile) -> Callable[[], bytes]:
     return lambda: reader.read1(inflate.CHUNK)
 
 
-class _Compressed(Container):
+class Compressed(Container):
+    """A compressed stream: one child, its decoded bytes. Subclasses say how to decode."""
+
+    raises: ClassVar[LibraryErrors] = {
+        **dict.fromkeys(inflate.ERRORS, Corrupt),
+        lzma.LZMAError: Corrupt,
+    }
+
     @staticmethod
     def decompress(stream: BinaryIO, options: ScanOptions) -> Callable[[], bytes]:
         """The decoded bytes of ``stream``, one chunk per call (b"" at the end)."""
@@ -162,7 +169,7 @@ class _Compressed(Container):
             yield artifact.child(name, lambda: inner, device_path=device_path, reopenable=False)
 
 
-class Gzip(_Compressed):
+class Gzip(Compressed):
     name = "gzip"
 
     @classmethod
@@ -176,7 +183,7 @@ class Gzip(_Compressed):
         return inflate.GzipChunks(stream, fast=options.fast_inflate).next
 
 
-class Bzip2(_Compressed):
+class Bzip2(Compressed):
     name = "bzip2"
 
     @classmethod
@@ -194,7 +201,7 @@ class Bzip2(_Compressed):
         return _in_steps(bz2.BZ2File(stream))
 
 
-class Xz(_Compressed):
+class Xz(Compressed):
     name = "xz"
 
     @classmethod

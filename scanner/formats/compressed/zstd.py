@@ -21,7 +21,7 @@ from scanner.artifacts import Artifact
 from scanner.context import ScanOptions
 from scanner.errors import Corrupt, Truncated
 from scanner.formats.compressed import inflate
-from scanner.formats.compressed.container import _Compressed
+from scanner.formats.compressed.container import Compressed
 from scanner.formats.compressed.zstd_layout import (
     BLOCK_HEADER_SIZE,
     CHECKSUM_SIZE,
@@ -145,7 +145,7 @@ class _ZstdChunks:
         return data
 
 
-class Zstd(_Compressed):
+class Zstd(Compressed):
     name = "zstd"
 
     @classmethod

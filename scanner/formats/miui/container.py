@@ -3,7 +3,7 @@
 The header (``layouts/miui_backup.py``) names the app; its members appear directly under
 the ``.bak`` in the provenance chain, with that app in their ``Origin``.
 Types 1 and 21 use MIUI's own encryption, which is not documented: ``unsupported``.
-Damage and empty backups are reported as for ``.ab`` files (``containers/android_backup.py``).
+Damage and empty backups are reported as for ``.ab`` files (``formats/adb/stream.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import Corrupt, Truncated, Unreadable, Unsupported
 from scanner.formats.adb import layout as adb_layout
-from scanner.formats.adb.container import (
+from scanner.formats.adb.container import AndroidBackup
+from scanner.formats.adb.stream import (
     HEADER_LIMIT,
     NO_APP_DATA,
     header_problem,
@@ -78,6 +79,7 @@ def parse_header(prefix: bytes, at_eof: bool) -> MiuiHeader:
 
 class MiuiBackup(Container):
     name = "miui_backup"
+    raises = AndroidBackup.raises  # the same body after its own header
 
     @classmethod
     def detect(cls, head: bytes, artifact: Artifact) -> bool:

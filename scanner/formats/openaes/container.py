@@ -45,20 +45,7 @@ from scanner.formats.openaes.layout import (
     OPTION_ECB,
     OaesHeader,
 )
-from scanner.formats.tar.container import is_tar_header
 
-# What the first plaintext bytes of a TWRP file (or anything someone encrypts) look like.
-_MAGICS: tuple[bytes, ...] = (
-    b"\x1f\x8b\x08",  # gzip, deflate: what TWRP encrypts when compression is on
-    b"BZh",
-    b"\xfd7zXZ\x00",
-    b"\x28\xb5\x2f\xfd",  # zstd
-    b"PK\x03\x04",
-    b"PK\x05\x06",
-    b"SQLite format 3\x00",
-    b"ANDROID BACKUP\n",
-    b"OAES\x01\x02",
-)
 _MIN_TEXT = 64  # shorter random plaintext is too often printable by chance
 
 
@@ -126,11 +113,12 @@ def _is_text(sample: bytes) -> bool:
     return all(ch.isprintable() or ch in "\t\n\r\f" for ch in text)
 
 
-def plausible(plain: bytes, padding_ok: bool) -> bool:
-    """Does a decrypted first message look like a real file (so the password is right)?"""
+def plausible(plain: bytes, padding_ok: bool, ctx: ScanContext) -> bool:
+    """Does a decrypted first message look like a real file (so the password is right):
+    one a registered format claims (gzip, as TWRP writes it, tar, zip...), or text?"""
     if not padding_ok:
         return False
-    if plain.startswith(_MAGICS) or is_tar_header(plain[:512]):
+    if ctx.recognises(plain):
         return True
     return len(plain) >= _MIN_TEXT and _is_text(plain[:512])
 
@@ -260,7 +248,7 @@ class OpenAes(Container):
             tried += 1
             key = oaes_key(password.raw)
             plain, padding_ok = _decrypt(first, AES.new(key, AES.MODE_ECB), 0)
-            if plausible(plain, padding_ok):
+            if plausible(plain, padding_ok, ctx):
                 return key, plain
         if tried == 0:
             raise NeedsPassword(

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import io
 import posixpath
+import sqlite3
 import struct
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact, spool
 from scanner.containers.grouped import Grouper, Guard
 from scanner.context import ScanContext
+from scanner.errors import Corrupt, LibraryErrors
 from scanner.formats.sqlite.extractor import Family, Member, extract_family
 from scanner.formats.sqlite.headers import (
     WAL_MAGICS,
@@ -45,6 +47,9 @@ class SqliteFamilies(Grouper):
     """SQLite files of one container level, held until their family is complete."""
 
     name = "sqlite"
+    raises: ClassVar[LibraryErrors] = {
+        sqlite3.DatabaseError: Corrupt
+    }  # SQLite's own reading of a damaged file
 
     def __init__(self, ctx: ScanContext, guard: Guard) -> None:
         super().__init__(ctx, guard)

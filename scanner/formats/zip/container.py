@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 import pyzipper
 
@@ -26,6 +26,7 @@ from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import (
     Corrupt,
+    LibraryErrors,
     LimitExceeded,
     NeedsPassword,
     ScanError,
@@ -111,6 +112,13 @@ def _open_archive(stream: BinaryIO) -> pyzipper.AESZipFile:
 
 class Zip(Container):
     name = "zip"
+    # What zipfile / pyzipper (and the decompressors under them) raise on damage.
+    raises: ClassVar[LibraryErrors] = {
+        zipfile.BadZipFile: Corrupt,
+        pyzipper.BadZipFile: Corrupt,
+        zlib.error: Corrupt,
+        lzma.LZMAError: Corrupt,
+    }
 
     @classmethod
     def detect(cls, head: bytes, artifact: Artifact) -> bool:
