@@ -196,3 +196,26 @@ def test_a_name_spelled_with_character_references_is_still_walked(tmp_path: Path
     path = _write(tmp_path / "shared_prefs" / "prefs.xml", text)
     [candidate] = scan([path]).candidates
     assert (candidate.key, candidate.field, candidate.method) == (key, "auth_key", "xml")
+
+
+def test_siblings_are_read_only_above_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner.formats.xml import extractor as xml
+
+    parents: list[str] = []
+    original = xml._Context.__init__
+
+    def counted(self: object, parent: object, named: str | None) -> None:
+        parents.append(str(getattr(parent, "tag", "")))
+        original(self, parent, named)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(xml._Context, "__init__", counted)
+    key = fake_key("xml-lazy")
+    groups = "".join(f"<group><int name='n{i}' value='{i}'/></group>" for i in range(30))
+    prefs = f"<map>{groups}<band><string name='model'>hmpace.watch.v7</string>"
+    prefs += f"<string name='authKey'>{key}</string></band></map>"
+    path = write(tmp_path / "prefs.xml", prefs.encode())
+    [candidate] = scan([path]).candidates
+    assert (candidate.key, candidate.device.model) == (key, "hmpace.watch.v7")
+    assert parents == ["band"]

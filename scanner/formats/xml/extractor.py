@@ -93,6 +93,19 @@ class _Context:
         self.device = DeviceInfo(mac=named or mac, name=name, model=model)
 
 
+class _Siblings:
+    """A parent's ``_Context``, worked out on first use: only above a key."""
+
+    def __init__(self, parent: ET.Element, named: str | None) -> None:
+        self._parent, self._named = parent, named
+        self._context: _Context | None = None
+
+    def get(self) -> _Context:
+        if self._context is None:
+            self._context = _Context(self._parent, self._named)
+        return self._context
+
+
 def _step(element: ET.Element, index: int | None) -> str:
     name = element.get("name")
     if name is not None:
@@ -136,14 +149,14 @@ class XmlPrefs(Extractor):
     def _walk(artifact: Artifact, root: ET.Element) -> Iterator[Candidate]:
         named = mac_in_file_name(artifact.path)
         if len(root) == 0:  # a document that is one element: <authKey>…</authKey>
-            yield from _candidates(artifact, root, _tag(root), _Context(root, named))
+            yield from _candidates(artifact, root, _tag(root), _Siblings(root, named))
         stack: list[tuple[ET.Element, str]] = [(root, "")]
         while stack:  # iterative: deep nesting must not exhaust the Python stack
             parent, path = stack.pop()
             children = list(parent)
             if not children:
                 continue
-            context = _Context(parent, named)
+            context = _Siblings(parent, named)
             counts: dict[str, int] = {}
             for child in children:
                 counts[_tag(child)] = counts.get(_tag(child), 0) + 1
@@ -159,16 +172,17 @@ class XmlPrefs(Extractor):
 
 
 def _candidates(
-    artifact: Artifact, element: ET.Element, where: str, context: _Context
+    artifact: Artifact, element: ET.Element, where: str, siblings: _Siblings
 ) -> Iterator[Candidate]:
     field, value = _field(element), _value(element)
     if value is None:
         return
-    time_source = f"xml field {context.timestamp_field}" if context.timestamp else None
 
     def candidate(
         key: str, name: str, at: str, device: DeviceInfo, wearable: bool
     ) -> Candidate | None:
+        context = siblings.get()
+        time_source = f"xml field {context.timestamp_field}" if context.timestamp else None
         return make_candidate(
             artifact,
             key=key,
@@ -184,14 +198,16 @@ def _candidates(
     if is_key_field(field):
         key = key_for_field(field, value)
         if key is not None:
-            found = candidate(key, field, where, context.device, False)
+            found = candidate(key, field, where, siblings.get().device, False)
             if found is not None:
                 yield found
             return
     nested = parse_json_text(value)
     if nested is not None:  # a JSON string kept as a preference
+        if not may_hold_key(value.encode("utf-8", "surrogatepass"), Markup.JSON):
+            return  # the walk below would find nothing
         try:
-            hits = list(walk_json(nested, outer=context.device))
+            hits = list(walk_json(nested, outer=siblings.get().device))
         except RecursionError:  # absurdly deep JSON: not an app's data
             hits = []
         for hit in hits:
@@ -203,7 +219,7 @@ def _candidates(
     lowered = value.lower()
     if any(word in lowered for word in vocabulary().ending_texts):  # a log line kept so
         for text_hit in keys_in_text(value.encode("utf-8", "replace")):
-            device = text_hit.device.merged(context.device)
+            device = text_hit.device.merged(siblings.get().device)
             found = candidate(
                 text_hit.key, text_hit.field, where, device, text_hit.wearable_context
             )
