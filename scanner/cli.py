@@ -30,7 +30,7 @@ from scanner.context import ScanOptions
 from scanner.errors import NeedsPassword, WrongPassword
 from scanner.model import ScanResult
 from scanner.pipeline import scan
-from scanner.reports import print_report, to_json
+from scanner.reports import print_report, write_json
 from scanner.reports.common import iso, literal
 from scanner.reports.progress import ScanProgress
 
@@ -263,7 +263,8 @@ def scan_command(
                 on_open=progress.on_open,
             )
     if json_output:
-        sys.stdout.write(to_json(result, redacted=redact) + "\n")
+        write_json(result, sys.stdout, redacted=redact)
+        sys.stdout.write("\n")
     else:
         print_report(result, out, show_all=show_all, redacted=redact)
     raise typer.Exit(_exit_code(result))

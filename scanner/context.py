@@ -13,6 +13,7 @@ from scanner.containers.readahead import THREAD_AFTER
 from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 from scanner.passwords import Password
+from scanner.ranking.sightings import Sightings
 
 if TYPE_CHECKING:
     from scanner.inputs.metered import OnOpen
@@ -94,11 +95,13 @@ class ScanContext:
         options: ScanOptions | None = None,
         on_artifact: Callable[[Artifact, str], None] | None = None,
         on_open: OnOpen | None = None,
+        on_sighting: Callable[[Candidate], None] | None = None,
     ) -> None:
         self.options = options or ScanOptions()
         self.on_open = on_open  # hears of each file on disk opened (the progress line)
         self.limits = self.options.limits
-        self.candidates: list[Candidate] = []
+        # Aggregated as found: memory grows with distinct findings, not with sightings.
+        self.sightings = Sightings(on_sighting)
         self.problems: list[Problem] = []
         self.device_hints: list[DeviceInfo] = []  # MAC -> name/model seen without a key
         self.files_seen = 0
@@ -160,7 +163,12 @@ class ScanContext:
         return self.options.read_ahead_after
 
     def add(self, candidate: Candidate) -> None:
-        self.candidates.append(candidate)
+        self.sightings.add(candidate)
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        """One per distinct finding, with its count of sightings (``Sightings``)."""
+        return self.sightings.candidates()
 
     def hint(self, device: DeviceInfo) -> None:
         """A device's name or model seen without a key (e.g. Gadgetbridge's DEVICE table)."""

@@ -49,6 +49,15 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True)
+class Sighting:
+    """One place and time a candidate was seen (candidates aggregate repeated sightings)."""
+
+    timestamp: datetime | None
+    timestamp_source: str
+    provenance: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """One key value found beside a key field name, with where and when."""
 
@@ -64,6 +73,10 @@ class Candidate:
     confidence: Confidence = Confidence.HIGH
     note: str | None = None  # what the user should know about this value (its shape, a cut)
     incomplete: bool = False  # printed cut short: ``key`` holds what is visible, never chosen
+    # Aggregated (ranking/sightings.py): how often this finding was seen in its file, and a
+    # bounded sample of where (the first and the newest); the candidate itself is the best.
+    sightings: int = 1
+    seen: tuple[Sighting, ...] = ()
 
     @property
     def gadgetbridge(self) -> str:

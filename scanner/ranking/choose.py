@@ -25,7 +25,7 @@ _METHOD_ORDER = list(Method)
 _CONFIDENCE_ORDER = list(Confidence)
 
 
-def _comparable(moment: datetime | None) -> datetime:
+def comparable(moment: datetime | None) -> datetime:
     if moment is None:
         return _NO_TIME
     if moment.tzinfo is not None:
@@ -33,11 +33,11 @@ def _comparable(moment: datetime | None) -> datetime:
     return moment
 
 
-def _zone_known(moment: datetime | None) -> bool:
+def zone_known(moment: datetime | None) -> bool:
     return moment is not None and moment.tzinfo is not None
 
 
-def _natural(provenance: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+def natural(provenance: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     """Provenance in natural order, so "line 12" comes after "line 9"."""
     return tuple(
         (int(part), "") if part.isdigit() else (-1, part)
@@ -52,12 +52,12 @@ def rank_key(candidate: Candidate) -> tuple:
     place (a later line or row of the same file), so equal candidates never depend on
     the order the inputs were given in."""
     return (
-        _comparable(candidate.timestamp),
-        _zone_known(candidate.timestamp),
+        comparable(candidate.timestamp),
+        zone_known(candidate.timestamp),
         -_METHOD_ORDER.index(candidate.method),
         not candidate.deleted,
         -_CONFIDENCE_ORDER.index(candidate.confidence),
-        _natural(candidate.provenance),
+        natural(candidate.provenance),
     )
 
 
@@ -79,12 +79,13 @@ def _explain(chosen: Candidate, group: list[Candidate]) -> str:
     rivals = [c for c in group if c.key != chosen.key]
     keys = len({c.key for c in rivals}) + 1
     if not rivals:
-        return f"the only key seen for this device ({len(group)} sighting(s))"
+        sightings = sum(c.sightings for c in group)
+        return f"the only key seen for this device ({sightings} sighting(s))"
     if chosen.timestamp is None:
         return f"no time known for any of {keys} keys; chosen for its source ({chosen.method})"
     runner_up = max(rivals, key=rank_key)
-    if _comparable(runner_up.timestamp) == _comparable(chosen.timestamp):
-        if _zone_known(chosen.timestamp) and not _zone_known(runner_up.timestamp):
+    if comparable(runner_up.timestamp) == comparable(chosen.timestamp):
+        if zone_known(chosen.timestamp) and not zone_known(runner_up.timestamp):
             return (
                 f"same time as another of the {keys} keys; chosen as its time's zone is "
                 "known (the other's is a local time of unknown zone)"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterable
+from typing import TextIO
 
-from scanner.model import Candidate, DeviceInfo, ScanResult
+from scanner.model import Candidate, DeviceInfo, DeviceKey, Problem, ScanResult, Sighting
 from scanner.reports.common import gadgetbridge_form, iso, shown_key
 
 SCHEMA = 1
@@ -15,6 +18,7 @@ def _device(device: DeviceInfo) -> dict[str, str | None]:
 
 
 def _candidate(candidate: Candidate, redacted: bool) -> dict[str, object]:
+    own = (candidate.timestamp, candidate.timestamp_source, candidate.provenance)
     entry: dict[str, object] = {
         "key": shown_key(candidate.key, redacted),
         "field": candidate.field,
@@ -32,33 +36,73 @@ def _candidate(candidate: Candidate, redacted: bool) -> dict[str, object]:
         entry["note"] = candidate.note
     if candidate.incomplete:
         entry["incomplete"] = True
+    entry["sightings"] = candidate.sightings
+    entry["seen"] = [
+        {
+            "timestamp": iso(seen.timestamp),
+            "timestamp_source": seen.timestamp_source,
+            "provenance": list(seen.provenance),
+        }
+        for seen in candidate.seen or (Sighting(*own),)
+    ]
     return entry
+
+
+def _device_key(d: DeviceKey, redacted: bool) -> dict[str, object]:
+    return {
+        **_device(d.device),
+        "key": shown_key(d.chosen.key, redacted),
+        "gadgetbridge": gadgetbridge_form(d.chosen.key, redacted),
+        "timestamp": iso(d.chosen.timestamp),
+        "timestamp_source": d.chosen.timestamp_source,
+        "provenance": list(d.chosen.provenance),
+        "alternatives": len({c.key for c in d.alternatives}),
+        "reason": d.reason,
+        **({"note": d.chosen.note} if d.chosen.note else {}),
+    }
+
+
+def _problem(p: Problem) -> dict[str, object]:
+    return {"kind": p.kind, "provenance": list(p.provenance), "message": p.message}
+
+
+def _sections(result: ScanResult, redacted: bool) -> dict[str, Iterable[dict[str, object]]]:
+    return {
+        "candidates": (_candidate(c, redacted) for c in result.candidates),
+        "devices": (_device_key(d, redacted) for d in result.devices),
+        "problems": (_problem(p) for p in result.problems),
+    }
 
 
 def to_dict(result: ScanResult, redacted: bool = False) -> dict[str, object]:
     return {
         "schema": SCHEMA,
-        "candidates": [_candidate(c, redacted) for c in result.candidates],
-        "devices": [
-            {
-                **_device(d.device),
-                "key": shown_key(d.chosen.key, redacted),
-                "gadgetbridge": gadgetbridge_form(d.chosen.key, redacted),
-                "timestamp": iso(d.chosen.timestamp),
-                "timestamp_source": d.chosen.timestamp_source,
-                "provenance": list(d.chosen.provenance),
-                "alternatives": len({c.key for c in d.alternatives}),
-                "reason": d.reason,
-                **({"note": d.chosen.note} if d.chosen.note else {}),
-            }
-            for d in result.devices
-        ],
-        "problems": [
-            {"kind": p.kind, "provenance": list(p.provenance), "message": p.message}
-            for p in result.problems
-        ],
+        **{name: list(items) for name, items in _sections(result, redacted).items()},
     }
 
 
+def _dumps(value: object, depth: int) -> str:
+    """``value`` as ``json.dumps(..., indent=2)`` prints it ``depth`` levels down (a JSON
+    string never holds a raw line break, so indenting every line is safe)."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * depth)
+
+
+def write_json(result: ScanResult, out: TextIO, redacted: bool = False) -> None:
+    """The document, written one entry at a time: the same text as ``json.dumps`` of
+    ``to_dict`` with ``indent=2``, without ever holding it whole (100,000 candidates
+    would take hundreds of MiB as one string)."""
+    out.write(f'{{\n  "schema": {SCHEMA}')
+    for name, items in _sections(result, redacted).items():
+        out.write(f',\n  "{name}": [')
+        empty = True
+        for item in items:
+            out.write(("\n    " if empty else ",\n    ") + _dumps(item, 2))
+            empty = False
+        out.write("]" if empty else "\n  ]")
+    out.write("\n}")
+
+
 def to_json(result: ScanResult, redacted: bool = False) -> str:
-    return json.dumps(to_dict(result, redacted), indent=2, ensure_ascii=False)
+    text = io.StringIO()
+    write_json(result, text, redacted)
+    return text.getvalue()

@@ -23,6 +23,9 @@ HINT = (
 KEY_STYLE = "bold green"
 LABEL_WIDTH = 12  # "Name / model"
 INDENT = "  "
+# Devices whose details are shown; past that only their key line (a hostile log can make
+# 100,000 devices, and each block of details costs milliseconds to lay out).
+DETAILED = 50
 
 
 def _where(provenance: tuple[str, ...]) -> Text:
@@ -43,6 +46,27 @@ def _key_line(console: Console, key: str, after: Text) -> None:
         return
     console.print(line, soft_wrap=True)  # the terminal may wrap it, nothing cuts it
     console.print(Text.assemble(INDENT * 2, after))
+
+
+def _key_lines(console: Console, lines: list[tuple[str, Text]]) -> None:
+    """Many ``_key_line``s; those that fit are printed a batch at a time (one print per
+    line costs a fraction of a millisecond: seconds for thousands of devices)."""
+    batch: list[Text] = []
+
+    def flush() -> None:
+        if batch:
+            console.print(Text("\n").join(batch), soft_wrap=True)
+            batch.clear()
+
+    for key, after in lines:
+        if len(key) + 2 + after.cell_len > console.width:
+            flush()
+            _key_line(console, key, after)
+            continue
+        batch.append(Text.assemble(Text(key, style=KEY_STYLE), "  ", after))
+        if len(batch) >= 500:  # not so many at once that rendering them holds MiBs
+            flush()
+    flush()
 
 
 def _rows(console: Console, rows: list[tuple[str, Text]], whole: str = "") -> None:
@@ -95,6 +119,8 @@ def _candidate(console: Console, candidate: Candidate, redacted: bool) -> None:
     head = literal(f"{candidate.field}  {candidate.device.mac or '-'}")
     _key_line(console, gadgetbridge_form(candidate.key, redacted), head)
     how = candidate.method + (" (deleted)" if candidate.deleted else "")
+    if candidate.sightings > 1:
+        how += f", seen {candidate.sightings:,} times in this file (the newest shown)"
     when = f"{iso(candidate.timestamp) or 'no time'} ({candidate.timestamp_source})"
     rows = [
         ("When", literal(when)),
@@ -129,13 +155,23 @@ def print_report(
     result: ScanResult, console: Console, show_all: bool = False, redacted: bool = False
 ) -> None:
     if result.devices:
-        for device in result.devices:
-            key = gadgetbridge_form(device.chosen.key, redacted)
-            _key_line(console, key, _device_label(device.device))
+        _key_lines(
+            console,
+            [
+                (gadgetbridge_form(d.chosen.key, redacted), _device_label(d.device))
+                for d in result.devices
+            ],
+        )
         total = len(result.devices)
-        for number, device in enumerate(result.devices, 1):
+        for number, device in enumerate(result.devices[:DETAILED], 1):
             console.print()
             _details(console, number, total, device, redacted)
+        if total > DETAILED:
+            console.print()
+            console.print(
+                f"Details of the other {total - DETAILED:,} devices: --json or --report DIR.",
+                markup=False,
+            )
         console.print()
         console.print(HINT)
     else:

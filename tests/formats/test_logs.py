@@ -27,9 +27,12 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _facts(result: ScanResult) -> set[tuple]:
+    """Every sighting: a finding seen again in the same file is one candidate whose ``seen``
+    keeps where and when (all of them, for so few)."""
     return {
-        (c.key, c.provenance[1:], c.field, c.method, c.device.mac, c.timestamp, c.timestamp_source)
+        (c.key, s.provenance[1:], c.field, c.method, c.device.mac, s.timestamp, s.timestamp_source)
         for c in result.candidates
+        for s in c.seen or [c]
     }
 
 
