@@ -171,7 +171,7 @@ def test_many_devices_list_every_key_and_detail_the_first(tmp_path: Path) -> Non
     screen = text.getvalue()
     assert all(f"0x{fake_key(str(n))}" in screen for n in range(devices))
     assert screen.count("Device ") == DETAILED
-    assert "Details of the other 20 devices: --json or --report DIR." in screen
+    assert "Details of the other 20 devices: --json." in screen
 
 
 def test_sighting_sample_is_hashable_and_ordered() -> None:

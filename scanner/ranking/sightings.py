@@ -6,7 +6,7 @@ confidence, in the same file) counts into one aggregate that keeps its best-rank
 sighting (which ranking would choose anyway), a count, and a bounded sample: the first
 ``KEPT`` sightings found and the ``KEPT`` best-ranked (newest); a finding seen once keeps
 just itself (``seen`` empty). The full list goes to a
-listener (``--report`` streams it to ``timeline.csv``), never into memory.
+listener (``Sightings(on_sighting)``, for a report that streams them), never into memory.
 
 Ranking over the aggregates chooses exactly what it would over every sighting: the best
 sighting of each aggregate is kept, and all sightings of one aggregate share a device.

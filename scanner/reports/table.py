@@ -169,7 +169,7 @@ def print_report(
         if total > DETAILED:
             console.print()
             console.print(
-                f"Details of the other {total - DETAILED:,} devices: --json or --report DIR.",
+                f"Details of the other {total - DETAILED:,} devices: --json.",
                 markup=False,
             )
         console.print()
