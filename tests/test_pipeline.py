@@ -88,3 +88,19 @@ def test_text_detection_examples() -> None:
     assert looks_like_text("设备 authKey=0x".encode() * 20)
     assert not looks_like_text(b"SQLite format 3\x00")
     assert not looks_like_text(b"\x1b\x02\x03" * 50)
+
+
+def test_a_thousand_nested_folders_cost_no_sibling_its_key(tmp_path: Path) -> None:
+    # Issue 16 item 3: the folder walk recursed, and RecursionError lost the whole input.
+    folder = tmp_path / "evidence"
+    deep = folder / "deep"
+    deep.mkdir(parents=True)
+    here = deep
+    for _ in range(1000):
+        here = here / "d"
+        here.mkdir()
+    (here / "bottom.log").write_text("authKey=" + "ef" * 16 + "\n", encoding="utf-8")
+    (folder / "sibling.log").write_text("authKey=" + "ab" * 16 + "\n", encoding="utf-8")
+    result = scan([folder], ScanOptions())
+    assert sorted(c.key for c in result.candidates) == ["ab" * 16, "ef" * 16]
+    assert result.problems == []

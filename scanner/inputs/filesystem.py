@@ -80,22 +80,24 @@ def _companions(path: Path, ctx: ScanContext) -> Iterator[Artifact]:
 
 
 def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
+    """Depth first, without Python recursion (a folder may nest thousands deep)."""
     visited: set[tuple[int, int]] = set()
-
-    def walk(folder: Path, rel: str) -> Iterator[Artifact]:
+    pending: list[tuple[Path, str]] = [(root, "")]
+    while pending:
+        folder, rel = pending.pop()
         st = folder.stat()
         identity = (st.st_dev, st.st_ino)
         if identity in visited:
             ctx.report(
                 LimitExceeded("symlink loop: folder already scanned"), (str(root), rel or ".")
             )
-            return
+            continue
         visited.add(identity)
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
             ctx.report(Unreadable(f"cannot list: {error.strerror}"), (str(root), rel or "."))
-            return
+            continue
         verify_digests(folder, ctx, root)
         subfolders = []
         for entry in entries:
@@ -110,7 +112,4 @@ def _walk_folder(root: Path, ctx: ScanContext) -> Iterator[Artifact]:
             elif stat.S_ISREG(entry_st.st_mode):
                 path, chain = Path(entry.path), (str(root), child_rel)
                 yield _file_artifact(path, chain, entry_st, child_rel, ctx.on_open)
-        for sub, sub_rel in subfolders:
-            yield from walk(sub, sub_rel)
-
-    yield from walk(root, "")
+        pending.extend(reversed(subfolders))  # the first sub-folder is walked next
