@@ -24,10 +24,9 @@ def peak_rss_mib() -> float:
 
 def bare_ab_decode(path: Path, password: str, decompressobj: Callable[[], Any]) -> int:
     """Decrypt (if encrypted) and inflate an adb backup's body in 1 MiB pieces, with no
-    scanning: the unavoidable work. Returns the decoded size."""
-    from Cryptodome.Cipher import AES
-
-    from scanner.formats.adb.crypto import unlock
+    scanning: the unavoidable work, with the scanner's own AES (OpenSSL's, through
+    ``cryptography``) and the given inflate. Returns the decoded size."""
+    from scanner.formats.adb.crypto import cbc_decryptor, unlock
     from scanner.formats.adb.stream import parse_header
 
     with open(path, "rb") as handle:
@@ -36,11 +35,11 @@ def bare_ab_decode(path: Path, password: str, decompressobj: Callable[[], Any]) 
         cipher = None
         if header.aes is not None:
             master = unlock(header.aes, header.version, [password])
-            cipher = AES.new(master.key, AES.MODE_CBC, master.iv)
+            cipher = cbc_decryptor(master.key, master.iv)
         inflater = decompressobj()
         produced = 0
         while chunk := handle.read(_PIECE):
             if cipher is not None:
-                chunk = cipher.decrypt(chunk[: len(chunk) - len(chunk) % 16])
+                chunk = cipher.update(chunk)  # keeps a partial block for the next piece
             produced += len(inflater.decompress(chunk))
     return produced

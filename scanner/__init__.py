@@ -6,3 +6,8 @@ inputs -> containers (open / decrypt / walk) -> artifacts (files) -> extractors
 """
 
 __version__ = "0.1.0"
+
+from scanner.no_subprocess import answer_pycryptodome_architecture_question
+
+# Before anything imports pyzipper (and with it pycryptodome's first library load).
+answer_pycryptodome_architecture_question()

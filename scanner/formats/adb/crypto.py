@@ -22,9 +22,10 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from construct import ConstructError
-from Cryptodome.Cipher import AES
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from scanner.errors import Corrupt, NeedsPassword, WrongPassword
 from scanner.formats.adb.layout import MasterKeyBlob
@@ -88,9 +89,15 @@ def unpad(block: bytes) -> bytes | None:
     return block[:-pad]
 
 
+def cbc_decryptor(key: bytes, iv: bytes) -> Any:
+    """OpenSSL's AES-CBC (through ``cryptography``): unlike pycryptodome's, it is not slowed
+    down after ISA-L's inflate has run, and it never starts a program (no_subprocess.py)."""
+    return Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+
+
 def open_blob(aes: AesParams, user_key: bytes) -> tuple[MasterKey, bytes] | None:
     """(master key, stored checksum) if this key decrypts the blob to a well-formed record."""
-    plain = unpad(AES.new(user_key, AES.MODE_CBC, aes.user_iv).decrypt(aes.master_key_blob))
+    plain = unpad(cbc_decryptor(user_key, aes.user_iv).update(aes.master_key_blob))
     if plain is None:
         return None
     try:
@@ -154,7 +161,7 @@ class CbcDecryptor:
     """
 
     def __init__(self, key: bytes, iv: bytes) -> None:
-        self._cipher = AES.new(key, AES.MODE_CBC, iv)
+        self._cipher = cbc_decryptor(key, iv)
         self._held = b""
         self.total = 0  # ciphertext bytes fed
 
@@ -168,7 +175,7 @@ class CbcDecryptor:
             self._held = data
             return b""
         self._held = data[usable:]
-        return self._cipher.decrypt(data[:usable])
+        return bytes(self._cipher.update(data[:usable]))
 
     def finish(self) -> tuple[bytes, str | None]:
         """The last plaintext and what was wrong at the end: None, "cut" or "bad-padding".
@@ -181,7 +188,7 @@ class CbcDecryptor:
             return b"", "cut"
         if not held:
             return b"", None
-        block = self._cipher.decrypt(held)
+        block = bytes(self._cipher.update(held))
         plain = unpad(block)
         if plain is None:
             return block, "bad-padding"

@@ -19,8 +19,7 @@ from typing import Any, BinaryIO
 
 from construct import ConstructError
 from construct import Container as Parsed
-from Cryptodome.Cipher import AES
-from Cryptodome.Util.strxor import strxor
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import read_up_to
@@ -58,6 +57,18 @@ def oaes_key(password: bytes) -> bytes:
     return bytes(buffer[:size])
 
 
+def _cbc(key: bytes) -> Any:
+    """One AES-CBC decryptor for a whole file (OpenSSL's, through ``cryptography``: see
+    adb/crypto.py's cbc_decryptor).
+
+    Messages are fed whole, header and IV included: each body block is then decrypted
+    against the block before it in the file, and its first block against the message's
+    IV, which is exactly CBC under that IV. The header and IV blocks come out as garbage
+    and are dropped, so one call covers any number of messages.
+    """
+    return Cipher(algorithms.AES(key), modes.CBC(bytes(BLOCK_SIZE))).decryptor()
+
+
 def _header(message: bytes, index: int) -> Parsed:
     try:
         header = OaesHeader.parse(message[:HEADER_SIZE])
@@ -86,18 +97,13 @@ def _unpad(plain: bytes) -> bytes | None:
     return plain[:-n]
 
 
-def _decrypt(message: bytes, ecb: Any, index: int) -> tuple[bytes, bool]:
-    """Plaintext of one message and whether its padding (if any) was valid.
-
-    CBC by hand (ECB, then XOR with the previous ciphertext block): one cipher object for
-    the whole file instead of one per 4 KiB message.
-    """
+def _decrypt(message: bytes, cbc: Any, index: int) -> tuple[bytes, bool]:
+    """Plaintext of one message and whether its padding (if any) was valid (see ``_cbc``)."""
     flags = _flags(message, index)
     body = message[HEADER_SIZE + IV_SIZE :]
     if len(message) < HEADER_SIZE + IV_SIZE or len(body) % BLOCK_SIZE:
         raise Truncated(f"OpenAES file ends inside message {index}")
-    previous = message[HEADER_SIZE : HEADER_SIZE + IV_SIZE] + body[:-BLOCK_SIZE]  # IV first
-    plain = strxor(ecb.decrypt(body), previous) if body else b""
+    plain = bytes(cbc.update(message))[HEADER_SIZE + IV_SIZE :]
     if flags & FLAG_PAD:
         unpadded = _unpad(plain)
         return (plain, False) if unpadded is None else (unpadded, True)
@@ -126,45 +132,42 @@ def plausible(plain: bytes, padding_ok: bool, ctx: ScanContext) -> bool:
 BATCH = 256  # messages read and decrypted at once (1 MiB): one AES call for all of them
 
 
-def _decrypt_batch(data: bytes, ecb: Any, index: int) -> tuple[list[bytes], ScanError | None]:
+def _decrypt_batch(data: bytes, cbc: Any, index: int) -> tuple[list[bytes], ScanError | None]:
     """The plaintexts of the messages in ``data`` (message ``index`` first), in order, up to
     the first bad one; and the problem with that one, if any.
 
-    The whole messages before it go through one ECB call and one XOR (CBC by hand, with
-    each message's IV before its blocks): fewer Python calls than message by message.
+    The whole messages before it go through one AES call (see ``_cbc``): fewer Python
+    calls than message by message.
     """
-    whole: list[bytes] = []
+    whole = 0
     padded: list[bool] = []
     error: ScanError | None = None
     for start in range(0, len(data) - MESSAGE_SIZE + 1, MESSAGE_SIZE):
         try:
-            flags = _flags(data[start : start + HEADER_SIZE], index + len(whole))
+            flags = _flags(data[start : start + HEADER_SIZE], index + whole)
         except ScanError as bad:
             error = bad
             break
-        whole.append(data[start : start + MESSAGE_SIZE])
+        whole += 1
         padded.append(bool(flags & FLAG_PAD))
-    bodies = b"".join(m[HEADER_SIZE + IV_SIZE :] for m in whole)
-    previous = b"".join(m[HEADER_SIZE : MESSAGE_SIZE - BLOCK_SIZE] for m in whole)  # IV first
-    plain = strxor(ecb.decrypt(bodies), previous) if whole else b""
-    size = MESSAGE_SIZE - HEADER_SIZE - IV_SIZE
+    plain = bytes(cbc.update(data[: whole * MESSAGE_SIZE])) if whole else b""
     plains: list[bytes] = []
     for number, pad in enumerate(padded):
-        piece = plain[number * size : (number + 1) * size]
+        piece = plain[number * MESSAGE_SIZE + HEADER_SIZE + IV_SIZE : (number + 1) * MESSAGE_SIZE]
         if pad:
             unpadded = _unpad(piece)
             if unpadded is None:
                 return plains, Corrupt(f"OpenAES message {index + number} has broken padding")
             piece = unpadded
         plains.append(piece)
-    rest = data[len(whole) * MESSAGE_SIZE :]
+    rest = data[whole * MESSAGE_SIZE :]
     if error is None and rest:  # the last message, the only short one
         try:
-            piece, padding_ok = _decrypt(rest, ecb, index + len(whole))
+            piece, padding_ok = _decrypt(rest, cbc, index + whole)
         except ScanError as bad:
             return plains, bad
         if not padding_ok:
-            return plains, Corrupt(f"OpenAES message {index + len(whole)} has broken padding")
+            return plains, Corrupt(f"OpenAES message {index + whole} has broken padding")
         plains.append(piece)
     return plains, error
 
@@ -176,7 +179,7 @@ class OaesChunks:
 
     def __init__(self, source: BinaryIO, key: bytes, first_plain: bytes) -> None:
         self._source = source
-        self._ecb = AES.new(key, AES.MODE_ECB)
+        self._cbc = _cbc(key)
         self._first = first_plain
         self._index = 1  # messages decrypted so far
         self._done = False
@@ -194,7 +197,7 @@ class OaesChunks:
                 return b""
             data = read_up_to(self._source, BATCH * MESSAGE_SIZE)
             self._done = len(data) < BATCH * MESSAGE_SIZE  # only the last message is short
-            plains, self._error = _decrypt_batch(data, self._ecb, self._index)
+            plains, self._error = _decrypt_batch(data, self._cbc, self._index)
             self._index += len(plains)
             if plains:
                 return b"".join(plains)
@@ -247,7 +250,7 @@ class OpenAes(Container):
         for password in ctx.passwords(chain):
             tried += 1
             key = oaes_key(password.raw)
-            plain, padding_ok = _decrypt(first, AES.new(key, AES.MODE_ECB), 0)
+            plain, padding_ok = _decrypt(first, _cbc(key), 0)
             if plausible(plain, padding_ok, ctx):
                 return key, plain
         if tried == 0:
