@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
@@ -200,44 +199,6 @@ def sniff(stream: BinaryIO, size: int = HEAD_SIZE) -> tuple[bytes, BinaryIO]:
     if error is not None and not head:
         raise error
     return head, io.BufferedReader(PrefixedStream(head, stream, error), buffer_size=1 << 16)
-
-
-def spool(
-    stream: BinaryIO, memory_cap: int, byte_cap: int | None = None, size_hint: int | None = None
-) -> BinaryIO:
-    """Copy a forward-only stream into a seekable one: memory up to a cap, then a private
-    temporary file (deleted when closed; never beside the evidence).
-
-    ``size_hint`` (a tar or zip header's size) within ``memory_cap``: read in one piece,
-    into a ``BytesIO`` that shares it (read back whole, it is not copied again); a header
-    that lied is caught by the read past it. Raises ``LimitExceeded`` past ``byte_cap``.
-    """
-    from scanner.errors import LimitExceeded
-
-    if size_hint is not None and 0 < size_hint <= memory_cap:
-        data = stream.read(size_hint)
-        if byte_cap is not None and len(data) > byte_cap:
-            raise LimitExceeded(f"member is larger than the {byte_cap:,}-byte limit")
-        extra = stream.read(1) if len(data) == size_hint else b""
-        if not extra:
-            return io.BytesIO(data)
-        stream = io.BufferedReader(PrefixedStream(data + extra, stream))
-    out = tempfile.SpooledTemporaryFile(max_size=memory_cap, prefix="keyscan-")  # noqa: SIM115
-    try:
-        copied = 0
-        while True:
-            chunk = stream.read(1 << 20)
-            if not chunk:
-                break
-            copied += len(chunk)
-            if byte_cap is not None and copied > byte_cap:
-                raise LimitExceeded(f"member is larger than the {byte_cap:,}-byte limit")
-            out.write(chunk)
-    except BaseException:
-        out.close()  # the temp file goes with it
-        raise
-    out.seek(0)
-    return as_binary(out)
 
 
 def as_binary(stream: IO[bytes] | io.RawIOBase) -> BinaryIO:

@@ -75,12 +75,17 @@ class SqliteFamilies(Grouper):
         stream = None
         held = 0
         if not artifact.reopenable:  # spooled first: a cut member must not leave a family
-            memory = max(1, self.ctx.limits.spool_memory - self._held())
+            pending = self._held()
+            memory = max(1, self.ctx.limits.spool_memory - pending)
             cap = self.ctx.limits.max_sqlite_bytes
-            stream = spool(stream_source(), memory, cap, size_hint=artifact.size)
+            # With no temporary folder that has room, the pending members may stay in
+            # memory up to one database's budget: a database is read in memory anyway.
+            fallback = max(0, cap - pending)
+            source = stream_source()
+            stream = spool(source, memory, cap, size_hint=artifact.size, memory_fallback=fallback)
             size = stream.seek(0, io.SEEK_END)
             stream.seek(0)
-            held = size if size <= memory else 0  # past ``memory`` it went to a file
+            held = size if isinstance(stream, io.BytesIO) else 0
         if base in self.families and getattr(self.families[base], kind) is not None:
             self._read(base)  # the same file twice (an appended tar): read the first one now
         family = self.families.setdefault(base, Family())
