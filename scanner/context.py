@@ -96,8 +96,11 @@ class ScanContext:
         on_artifact: Callable[[Artifact, str], None] | None = None,
         on_open: OnOpen | None = None,
         on_sighting: Callable[[Candidate], None] | None = None,
+        recognise: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.options = options or ScanOptions()
+        # Handed in by whoever holds the registry (the pipeline), which imports every format.
+        self._recognise = recognise
         self.on_open = on_open  # hears of each file on disk opened (the progress line)
         self.limits = self.options.limits
         # Aggregated as found: memory grows with distinct findings, not with sightings.
@@ -191,9 +194,9 @@ class ScanContext:
     def recognises(self, head: bytes) -> bool:
         """Does a registered container or grouped format claim these first bytes? (A
         decrypting container asks it to tell a right password from a wrong one.)"""
-        from scanner.formats.registry import recognises  # the registry imports the formats
-
-        return recognises(head)
+        if self._recognise is None:
+            raise RuntimeError("this ScanContext was made without the registry's recognise")
+        return self._recognise(head)
 
     def seen(self, artifact: Artifact, kind: str) -> None:
         """Count a file once its kind is known (a container's name, "sqlite db", "log"...)."""

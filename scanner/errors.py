@@ -3,7 +3,7 @@
 Parsers raise them; the pipeline (one place) turns them into ``Problem`` records with
 the provenance of where they happened, and the scan goes on. A library's own exceptions
 mean something about the evidence only where a format declares so (``LibraryErrors``,
-collected by ``formats/registry.py``); anything else is our bug: ``internal``.
+collected by ``scanner/registry.py``); anything else is our bug: ``internal``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The scan: inputs -> containers -> artifacts -> extractors -> ranking.
 
 It walks and dispatches only: which format claims a file, and what a library's exception
-means, come from ``formats/registry.py``. This is the one place where failures become
+means, come from ``scanner/registry.py``. This is the one place where failures become
 problems (``problems_at``): every artifact is processed inside it, so a damaged file costs
 that file only, and every candidate is recorded the moment it is found. An exception that
 no format declared is our bug, reported as ``internal``, not as damage to the evidence.
@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
+from scanner import registry
 from scanner.artifacts import Artifact, sniff
 from scanner.artifacts.artifact import pending_error
 from scanner.containers import readahead
@@ -25,7 +26,6 @@ from scanner.containers.grouped import Grouper
 from scanner.context import ScanContext, ScanOptions
 from scanner.errors import LimitExceeded, as_scan_error
 from scanner.extractors.base import Extractor
-from scanner.formats import registry
 from scanner.inputs.metered import OnOpen
 from scanner.model import ScanResult
 from scanner.ranking import choose_devices
@@ -105,7 +105,7 @@ def _scan_input(
     """One top-level input; ``devices`` is left empty (ranking needs every input)."""
     from scanner.inputs import open_input
 
-    ctx = ScanContext(options, on_artifact, on_open)
+    ctx = ScanContext(options, on_artifact, on_open, recognise=registry.recognises)
     ctx.extract = extract
     switching = readahead.quick_switching() if ctx.options.quick_switching else nullcontext()
     with switching, problems_at(ctx, (str(path),)):

@@ -1,4 +1,4 @@
-"""What part a registered format plays in the scan (``formats/registry.py``)."""
+"""What part a registered format plays in the scan (``scanner/registry.py``)."""
 
 from __future__ import annotations
 

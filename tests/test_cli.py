@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from corpus.common import fake_key, fake_mac
 from scanner.cli import app
+from tests.helpers import saved_answer
 
 runner = CliRunner()
 KEY = fake_key("cli-band")
@@ -20,11 +21,7 @@ MAC = fake_mac("cli-band")
 @pytest.fixture()
 def answer(tmp_path: Path) -> Path:
     """A saved Zepp server answer with one band."""
-    info = json.dumps({"auth_key": KEY, "sn": "12345", "productId": "hmpace.watch.v7"})
-    doc = {"items": [{"macAddress": MAC, "lastBindingTime": 1709294400, "additionalInfo": info}]}
-    path = tmp_path / "answer.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    return path
+    return saved_answer(tmp_path / "answer.json", MAC, KEY)
 
 
 def test_scan_json_prints_only_the_contract(answer: Path) -> None:

@@ -3,7 +3,6 @@ Python type names, and one test per documented exit code (docs/usage.md)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from corpus.common import Expected, fake_key, fake_mac
 from scanner import __version__
 from scanner.cli import ExitCode, app
+from tests.helpers import cli_json, saved_answer
 
 runner = CliRunner()
 Corpus = tuple[Path, dict[str, Expected]]
@@ -21,16 +21,11 @@ KEY, MAC = fake_key("conventions"), fake_mac("conventions")
 
 @pytest.fixture()
 def answer(tmp_path: Path) -> Path:
-    info = json.dumps({"auth_key": KEY, "sn": "1", "productId": "hmpace.watch.v7"})
-    doc = {"items": [{"macAddress": MAC, "lastBindingTime": 1709294400, "additionalInfo": info}]}
-    path = tmp_path / "answer.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    return path
+    return saved_answer(tmp_path / "answer.json", MAC, KEY)
 
 
 def _scan(*args: str, **kwargs: object) -> tuple[int, dict]:
-    result = runner.invoke(app, ["scan", *args, "--json", "--no-input"], **kwargs)  # type: ignore[arg-type]
-    return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else {}
+    return cli_json([*args, "--no-input"], **kwargs)
 
 
 def test_dash_reads_one_input_from_standard_input(corpus: Corpus) -> None:

@@ -22,8 +22,9 @@ from corpus.samples.archives import AES_PASSWORD, raw_zip, zipcrypto_encrypt
 from corpus.samples.twrp import PASSWORD as TWRP_PASSWORD
 from corpus.samples.twrp import device_log
 from scanner.cli import app
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.passwords import Password
+from tests.helpers import scan_context
 
 ROOT = Path(__file__).resolve().parents[1]
 LATIN = "pässwörd"
@@ -156,7 +157,7 @@ def test_wrong_typed_passwords_are_asked_again_up_to_three_times() -> None:
         asked.append(failed)
         return f"guess{len(asked)}"
 
-    ctx = ScanContext(ScanOptions(passwords=["known"], ask_password=ask))
+    ctx = scan_context(ScanOptions(passwords=["known"], ask_password=ask))
     tried = [p.raw for p in ctx.passwords(("x.ab",))]
     assert tried == [b"known", b"guess1", b"guess2", b"guess3"]
     assert asked == [1, 2, 3]  # how many had failed when each prompt was shown

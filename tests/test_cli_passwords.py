@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from corpus.common import Expected
 from corpus.samples.adb_backups import PASSWORD_V5
 from scanner import cli
 from scanner.cli import app
+from tests.helpers import cli_json
 
 runner = CliRunner()
 SAMPLE = "adb/zepp-encrypted-v5.ab"
@@ -25,8 +25,7 @@ def backup(corpus: tuple[Path, dict[str, Expected]]) -> tuple[Path, Expected]:
 
 
 def _scan(args: list[str], **kwargs: object) -> tuple[int, dict]:
-    result = runner.invoke(app, ["scan", *args, "--json"], **kwargs)  # type: ignore[arg-type]
-    return result.exit_code, json.loads(result.stdout)
+    return cli_json(args, **kwargs)
 
 
 def _keys(doc: dict) -> set[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import sqlite3
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from scanner.artifacts import spool
 from scanner.context import Limits, ScanOptions
 from scanner.errors import LimitExceeded
 from scanner.pipeline import scan
+from tests.helpers import tar_of
 
 
 class FullDisk:
@@ -65,23 +65,12 @@ def _database(key: str) -> bytes:
     return data
 
 
-def _tar_of(files: list[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 1709294400
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 def test_every_database_of_a_tar_is_read_when_the_temp_folder_is_full(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = [fake_key(f"full-temp-{i}") for i in range(4)]
     tar = tmp_path / "four.tar"
-    tar.write_bytes(_tar_of([(f"db/app{i}.db", _database(key)) for i, key in enumerate(keys)]))
+    tar.write_bytes(tar_of([(f"db/app{i}.db", _database(key)) for i, key in enumerate(keys)]))
     full_temp_files(monkeypatch, room=5000, full=None)
     options = ScanOptions(limits=Limits(spool_memory=1))  # every spool would go to a file
     result = scan([tar], options)

@@ -43,7 +43,6 @@ from scanner.formats.logs.extractor import LogLines
 from scanner.formats.logs.tool_output import ToolOutput
 from scanner.formats.miui import container as miui
 from scanner.formats.openaes.container import OpenAes, plausible
-from scanner.formats.registry import CONTAINERS, EXTRACTORS, GROUPERS
 from scanner.formats.sqlite import extractor as sqlite
 from scanner.formats.sqlite.wal import (
     apply_wal,
@@ -57,6 +56,8 @@ from scanner.formats.tar.reader import repair_pax
 from scanner.formats.xml.extractor import XmlPrefs
 from scanner.formats.zip.container import Zip
 from scanner.pipeline import scan
+from scanner.registry import CONTAINERS, EXTRACTORS, GROUPERS
+from tests.helpers import scan_context
 
 Corpus = tuple[Path, dict[str, Expected]]
 
@@ -101,7 +102,7 @@ def damaged(draw: st.DrawFn, seed: bytes, hot: int = 512) -> bytes:
 
 
 def _ctx(passwords: tuple[str, ...] = ()) -> ScanContext:
-    return ScanContext(ScanOptions(passwords=list(passwords)))
+    return scan_context(ScanOptions(passwords=list(passwords)))
 
 
 def _artifact(name: str, data: bytes) -> Artifact:

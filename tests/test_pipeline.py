@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -13,17 +11,7 @@ from corpus.samples import app_data
 from scanner.context import ScanOptions
 from scanner.extractors.base import looks_like_text
 from scanner.pipeline import scan
-
-
-def _tar_of(files: list[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 1709294400
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+from tests.helpers import tar_of
 
 
 def _zepp_life_files(tmp_path: Path) -> list[tuple[str, bytes]]:
@@ -37,12 +25,12 @@ def test_wal_is_paired_with_its_database_whatever_the_member_order(tmp_path: Pat
     files = _zepp_life_files(tmp_path)
     by_name = dict(files)
     wal_name = next(name for name in by_name if name.endswith("-wal"))
-    straight = scan([_write(tmp_path / "straight.tar", _tar_of(files))]).devices
+    straight = scan([_write(tmp_path / "straight.tar", tar_of(files))]).devices
     # The WAL first, and an unrelated file between the two: the family still meets.
     shuffled_files = [(wal_name, by_name[wal_name]), ("db/notes.txt", b"hello\n")] + [
         (n, d) for n, d in files if n != wal_name
     ]
-    shuffled = scan([_write(tmp_path / "shuffled.tar", _tar_of(shuffled_files))]).devices
+    shuffled = scan([_write(tmp_path / "shuffled.tar", tar_of(shuffled_files))]).devices
     assert {(d.device.mac, d.chosen.key) for d in straight} == {
         (d.device.mac, d.chosen.key) for d in shuffled
     }

@@ -22,13 +22,14 @@ from corpus.samples.archives import tar_bytes
 from corpus.samples.twrp import PASSWORD as TWRP_PASSWORD
 from scanner.containers import readahead
 from scanner.containers.readahead import ReadAhead
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.errors import Corrupt
 from scanner.formats.adb.layout import MAGIC as ADB_MAGIC
 from scanner.formats.miui.layout import MAGIC as MIUI_MAGIC
 from scanner.formats.openaes.layout import MAGIC as OAES_MAGIC
 from scanner.pipeline import scan
 from scanner.reports.json_report import to_json
+from tests.helpers import scan_context
 
 
 class Producer:
@@ -124,7 +125,7 @@ def test_no_thread_when_told_so() -> None:
 def test_the_environment_switch_is_read_once_into_the_options(
     environ: dict[str, str], after: int | None
 ) -> None:
-    ctx = ScanContext(ScanOptions.from_environment(environ))
+    ctx = scan_context(ScanOptions.from_environment(environ))
     assert ctx.read_ahead_after() == after
     with ctx.charging():  # below a container that charges the budget: never
         assert ctx.read_ahead_after() is None

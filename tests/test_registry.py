@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from scanner import registry
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.errors import ProblemKind
-from scanner.formats import registry
 from scanner.formats.json.extractor import JsonDocument
 from scanner.model import Candidate
 from scanner.pipeline import scan
 from scanner.roles import Role
+from tests.helpers import scan_context
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_A = "ab" * 16
@@ -136,14 +137,14 @@ def _zip(data: bytes) -> bytes:
     ],
 )
 def test_the_context_recognises_what_a_registered_format_claims(head: bytes) -> None:
-    assert ScanContext().recognises(head[:4096])
+    assert scan_context().recognises(head[:4096])
 
 
 @pytest.mark.parametrize(
     "head", [bytes(range(256)) * 16, b"2024-01-01 plain log line\n" * 20, b"", b"PK"]
 )
 def test_the_context_does_not_recognise_text_or_noise(head: bytes) -> None:
-    assert not ScanContext().recognises(head)
+    assert not scan_context().recognises(head)
 
 
 def _imports(path: Path) -> set[str]:
@@ -160,10 +161,9 @@ def test_the_pipeline_imports_no_format() -> None:
     imported = _imports(ROOT / "scanner" / "pipeline.py")
     libraries = {"sqlite3", "tarfile", "zipfile", "pyzipper", "zlib", "lzma", "bz2"}
     assert not {name for name in imported if name.split(".")[0] in libraries}
-    formats = {
-        name for name in imported if name.startswith(("scanner.formats.", "scanner.carving"))
-    }
-    assert formats == {"scanner.formats.registry"}
+    formats = {name for name in imported if name.startswith(("scanner.formats", "scanner.carving"))}
+    assert formats == set()
+    assert "scanner.registry" in imported
 
 
 def test_no_format_borrows_another_formats_private_names() -> None:

@@ -11,8 +11,9 @@ import pytest
 
 from corpus.common import Expected
 from scanner.containers import readahead
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 TUNING = {
     "KEYSCAN_NO_READAHEAD": "1",
@@ -50,7 +51,7 @@ def test_the_library_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> No
         True,
         None,
     )
-    assert ScanContext(options).read_ahead_after() == readahead.THREAD_AFTER
+    assert scan_context(options).read_ahead_after() == readahead.THREAD_AFTER
 
 
 def test_scanning_leaves_the_switch_interval_alone_unless_asked(

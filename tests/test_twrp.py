@@ -12,13 +12,14 @@ import pytest
 
 from corpus.common import Expected, epoch
 from corpus.samples import twrp
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.formats.tar import reader as tar_reader
 from scanner.formats.tar.layout import Fault, HeaderFault
 from scanner.formats.tar.reader import HeaderReader, Member
 from scanner.inputs.twrp import verify_digests, verify_file
 from scanner.model import ScanResult
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 Corpus = tuple[Path, dict[str, Expected]]
 VARIANTS = ("plain", "gzip", "encrypted")
@@ -219,7 +220,7 @@ def test_twrp_pax_headers_are_read_exactly(corpus: Corpus) -> None:
 
 
 def _verify(folder: Path, root: Path | None = None, verify: bool = True) -> list[tuple]:
-    ctx = ScanContext(ScanOptions(verify=verify))
+    ctx = scan_context(ScanOptions(verify=verify))
     verify_digests(folder, ctx, root)
     return [(p.kind, p.provenance) for p in ctx.problems]
 
@@ -255,6 +256,6 @@ def test_verify_a_win_file_given_on_its_own(corpus: Corpus) -> None:
     root, _ = corpus
     plain = root / twrp.FOLDERS["plain"]
     for name, problems in ((WIN000, []), (WIN001, [("corrupt", (str(plain / WIN001),))])):
-        ctx = ScanContext(ScanOptions(verify=True))
+        ctx = scan_context(ScanOptions(verify=True))
         verify_file(plain / name, ctx)
         assert [(p.kind, p.provenance) for p in ctx.problems] == problems

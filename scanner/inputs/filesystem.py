@@ -19,9 +19,9 @@ from scanner.artifacts import HEAD_SIZE, Artifact
 from scanner.artifacts.device_paths import storage_member_to_device_path
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded, Unreadable, Unsupported
-from scanner.formats.registry import GROUPERS
 from scanner.inputs.metered import OnOpen, open_file
 from scanner.inputs.twrp import verify_digests, verify_file
+from scanner.registry import GROUPERS
 
 
 def _file_artifact(

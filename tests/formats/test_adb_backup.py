@@ -18,7 +18,7 @@ from corpus.samples.adb_backups import (
     zepp_members,
 )
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.formats.adb import crypto as adb_crypto
 from scanner.formats.adb.body import BodyStatus
 from scanner.formats.adb.stream import (
@@ -28,6 +28,7 @@ from scanner.formats.adb.stream import (
 )
 from scanner.model import ScanResult
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 TELEPHONY = "apps/com.android.providers.telephony"
 TEST_TAR_SHA = "d283c09ecccb6c812cca985aca46f3595e052935c74bea212711d9f6eab768a9"
@@ -48,7 +49,7 @@ COMPRESSED_V5 = b"ANDROID BACKUP\n5\n1\nnone\n"
 
 
 def body_of(path: Path, passwords: list[str]) -> tuple[bytes, BodyStatus]:
-    ctx = ScanContext(ScanOptions(passwords=list(passwords)))
+    ctx = scan_context(ScanOptions(passwords=list(passwords)))
     with open(path, "rb") as handle:
         reader = open_body(handle, ctx, (str(path),))
         return reader.read(), reader.raw.observed  # type: ignore[attr-defined]

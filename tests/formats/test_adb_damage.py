@@ -21,7 +21,7 @@ from corpus.samples.adb_backups import (
     zepp_members,
 )
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import ScanOptions
 from scanner.errors import ScanError
 from scanner.formats.adb.body import SOURCE_CHUNK
 from scanner.formats.adb.container import AndroidBackup
@@ -31,9 +31,10 @@ from scanner.formats.adb.stream import (
     open_body,
     parse_header,
 )
-from scanner.formats.registry import container_for
 from scanner.model import ScanResult
 from scanner.pipeline import scan
+from scanner.registry import container_for
+from tests.helpers import scan_context
 
 PLAIN_V5 = b"ANDROID BACKUP\n5\n0\nnone\n"
 COMPRESSED_V5 = b"ANDROID BACKUP\n5\n1\nnone\n"
@@ -209,7 +210,7 @@ def test_body_is_read_in_bounded_chunks(tmp_path: Path) -> None:
             sizes.append(-1 if size is None else size)
             return super().read(size)
 
-    ctx = ScanContext(ScanOptions(passwords=["pw"]))
+    ctx = scan_context(ScanOptions(passwords=["pw"]))
     reader = open_body(Recording(data), ctx)
     assert len(reader.read()) > 40_000
     assert sizes[0] == HEADER_LIMIT  # the header's bounded prefix
@@ -220,7 +221,7 @@ def test_large_body_streams_in_bounded_memory() -> None:
     """64 MiB of zeros inflate through a 1 MiB output window, never in one piece."""
     tar = b"".join(tar_stream([("apps/x.y/f/zeros", b"\0" * (64 << 20))]))
     data = COMPRESSED_V5 + zlib.compress(tar, 9)
-    reader = open_body(io.BytesIO(data), ScanContext())
+    reader = open_body(io.BytesIO(data), scan_context())
     biggest = total = 0
     while chunk := reader.read1(1 << 22):  # type: ignore[attr-defined]
         biggest, total = max(biggest, len(chunk)), total + len(chunk)
@@ -246,7 +247,7 @@ def test_header_parser_raises_only_scan_errors(tail: bytes, at_eof: bool) -> Non
 )
 def test_walk_of_random_bodies_raises_only_scan_errors(header: bytes, body: bytes) -> None:
     data = b"ANDROID BACKUP\n" + header + body
-    ctx = ScanContext(ScanOptions(passwords=["pw"]))
+    ctx = scan_context(ScanOptions(passwords=["pw"]))
     artifact = Artifact(chain=("random.ab",), opener=lambda: io.BytesIO(data))
     try:
         for child in AndroidBackup().walk(artifact, io.BytesIO(data), ctx):

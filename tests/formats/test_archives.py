@@ -18,12 +18,13 @@ import zstandard
 from corpus.common import Expected
 from corpus.samples import archives, twrp
 from scanner.artifacts import Artifact
-from scanner.context import Limits, ScanContext, ScanOptions
+from scanner.context import Limits, ScanOptions
 from scanner.errors import LimitExceeded, Truncated
 from scanner.formats.tar.container import Tar
 from scanner.formats.zip import container as zip_container
 from scanner.model import ScanResult
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 Corpus = tuple[Path, dict[str, Expected]]
 LOG_LINE = "line 2"
@@ -392,7 +393,7 @@ def test_sparse_members_and_the_members_after_them(tmp_path: Path) -> None:
     forward_only = io.BufferedReader(_ForwardOnly(data))
     top = Artifact(chain=("x.tar",), opener=lambda: forward_only)
     got = {}
-    for member in Tar().walk(top, forward_only, ScanContext()):  # type: ignore[arg-type]
+    for member in Tar().walk(top, forward_only, scan_context()):  # type: ignore[arg-type]
         with member.open() as stream:
             got[member.chain[-1]] = stream.read()
     assert got == expected

@@ -18,13 +18,14 @@ from scanner.context import ScanContext, ScanOptions
 from scanner.errors import Corrupt
 from scanner.formats.openaes.container import OpenAes, oaes_key
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 SAMPLE_SHA256 = "337b7a9dc76f4d53dd95332dd686d78462eb0afdd76bf4451aea224f3c88141a"
 
 
 def _decrypt(data: bytes, passwords: list[str], name: str = "x.oaes") -> tuple[bytes, ScanContext]:
     """Run the container by hand: the one child's bytes (or b"") and the context."""
-    ctx = ScanContext(ScanOptions(passwords=passwords))
+    ctx = scan_context(ScanOptions(passwords=passwords))
     artifact = Artifact(chain=(name,), opener=lambda: io.BytesIO(data))
     assert OpenAes.detect(data[:4096], artifact)
     out = b""
@@ -38,7 +39,7 @@ def _decrypt(data: bytes, passwords: list[str], name: str = "x.oaes") -> tuple[b
                 out = handle.read()
     except Exception as error:  # the pipeline's job, done here by hand
         from scanner.errors import as_scan_error
-        from scanner.formats.registry import LIBRARY_ERRORS
+        from scanner.registry import LIBRARY_ERRORS
 
         ctx.report(as_scan_error(error, LIBRARY_ERRORS), (name,))
     return out, ctx
@@ -178,7 +179,7 @@ def test_damage_in_a_batch_comes_after_the_messages_before_it(bad: int) -> None:
     encrypted = bytearray(oaes_encrypt(data, "pw", "batch"))
     assert len(encrypted) > 2 * BATCH * 4096 and bad < len(encrypted) // 4096
     encrypted[bad * 4096 : bad * 4096 + 4] = b"XXXX"
-    first = OpenAes._unlock(bytes(encrypted[:4096]), ("x",), ScanContext(ScanOptions(["pw"])))
+    first = OpenAes._unlock(bytes(encrypted[:4096]), ("x",), scan_context(ScanOptions(["pw"])))
     source = io.BytesIO(bytes(encrypted))
     source.seek(4096)
     chunks = OaesChunks(source, *first)

@@ -15,12 +15,12 @@ from corpus.common import Expected, epoch, fake_key, fake_mac, write
 from corpus.samples import app_data, decoys, mi_fitness
 from corpus.sqlite_files import Database, commit_frames, hot_journal, wal_file, wal_mode
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext
 from scanner.formats.sqlite import extractor as sqlite
 from scanner.formats.sqlite.family import role
 from scanner.formats.sqlite.rows import ImageReport, read_image
 from scanner.model import DeviceInfo, ScanResult
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 HM = "com.xiaomi.hm.health/databases"
 DEVICE_SCHEMA = (
@@ -444,7 +444,7 @@ def test_spooled_member_and_roles() -> None:
     image = unit_db().image()
     artifact = Artifact(chain=("in.tar", "origin_db"), opener=io.BytesIO, reopenable=False)
     family = sqlite.Family(db=sqlite.Member(artifact, io.BytesIO(image)))
-    keys = [c.key for c in sqlite.extract_family(family, ScanContext())]
+    keys = [c.key for c in sqlite.extract_family(family, scan_context())]
     assert keys == [OLD]
     wal = wal_file([(1, 1, image[:4096])])
     assert [role(h) for h in (image, wal, hot_journal(image, b""), b"hello")] == [

@@ -18,7 +18,6 @@ from corpus.common import Expected, epoch, fake_key, fake_mac, write
 from corpus.samples import deleted_records
 from corpus.sqlite_files import Database, commit_frames, hot_journal, wal_file, wal_mode
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext
 from scanner.errors import ScanError
 from scanner.formats.sqlite import extractor as sqlite
 from scanner.formats.sqlite.btree_layout import (
@@ -41,6 +40,7 @@ from scanner.formats.sqlite.records import (
 from scanner.formats.sqlite.rows import ImageReport, read_image
 from scanner.model import ScanResult
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 DEVICE_SCHEMA = (
     "CREATE TABLE DEVICE (_id INTEGER PRIMARY KEY, MAC TEXT, NAME TEXT, AUTHKEY TEXT,"
@@ -472,7 +472,7 @@ def test_damaged_database_gives_plain_problems(
         data[position % len(data)] ^= flip
     artifact = Artifact(chain=("in", "origin_db"), opener=io.BytesIO)
     family = sqlite.Family(db=sqlite.Member(artifact, io.BytesIO(bytes(data))))
-    ctx = ScanContext()
+    ctx = scan_context()
     try:
         candidates = list(sqlite.extract_family(family, ctx))
     except ScanError as error:

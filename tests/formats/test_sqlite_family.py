@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import sqlite3
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -13,17 +11,7 @@ import scanner.formats.sqlite.family as family
 from corpus.common import fake_key
 from scanner.context import Limits, ScanOptions
 from scanner.pipeline import scan
-
-
-def _tar_of(files: list[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 1709294400
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+from tests.helpers import tar_of
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -53,7 +41,7 @@ def test_pending_databases_share_one_memory_budget(
     size = len(main)
     files = [(f"db/copy{i}.db", main) for i in range(4)]
     options = ScanOptions(limits=Limits(spool_memory=2 * size + 10))
-    result = scan([_write(tmp_path / "four.tar", _tar_of(files))], options)
+    result = scan([_write(tmp_path / "four.tar", tar_of(files))], options)
     # Two fit in the budget; the third and fourth find 10 bytes left, and go to a file.
     assert caps == [2 * size + 10, size + 10, 10, 10]
     assert len({c.provenance[1] for c in result.candidates}) == 4  # each one read

@@ -21,7 +21,6 @@ from corpus.sqlite_files import (
     wal_mode,
 )
 from scanner.artifacts import Artifact
-from scanner.context import ScanContext
 from scanner.errors import Corrupt, ScanError, Truncated
 from scanner.formats.sqlite import extractor as sqlite
 from scanner.formats.sqlite.headers import wal_checksum
@@ -39,6 +38,7 @@ from scanner.formats.sqlite.wal import (
     read_wal,
     roll_back,
 )
+from tests.helpers import scan_context
 
 SCHEMA = "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT);"
 KEYS = (fake_key("fuzz-old"), fake_key("fuzz-new"))
@@ -309,7 +309,7 @@ def test_damaged_family_gives_known_keys_and_plain_problems(
         return sqlite.Member(artifact, io.BytesIO(bytes(files[name])))
 
     family = sqlite.Family(db=member("db"), **{companion: member(companion)})
-    ctx = ScanContext()
+    ctx = scan_context()
     try:
         # Frames after the last commit may be torn writes: listed as low, never chosen.
         keys = {c.key for c in sqlite.extract_family(family, ctx) if c.confidence != "low"}

@@ -15,6 +15,7 @@ from scanner.context import Limits, ScanContext, ScanOptions
 from scanner.errors import InputBudgetExceeded
 from scanner.formats.tar.container import Tar
 from scanner.pipeline import scan
+from tests.helpers import scan_context
 
 MTIME = 1709294400
 
@@ -24,7 +25,7 @@ def _walk(data: bytes, ctx: ScanContext | None = None) -> dict[str, tuple[bytes,
     stream = io.BufferedReader(_ForwardOnly(data))
     top = Artifact(chain=("x.tar",), opener=lambda: stream)
     got = {}
-    for member in Tar().walk(top, stream, ctx or ScanContext()):  # type: ignore[arg-type]
+    for member in Tar().walk(top, stream, ctx or scan_context()):  # type: ignore[arg-type]
         with member.open() as handle:
             got[member.chain[-1]] = (handle.read(), member.mtime)
     return got
@@ -256,7 +257,7 @@ def test_sparse_holes_out_of_proportion_are_a_limit(build: str) -> None:
     holes = b"".join(_one_hole(f"logs/hole{n}.log", 60 * GiB, build) for n in range(4))
     data = holes + archives.tar_bytes([("logs/a.log", twrp.device_log(mac, key).encode())])
     assert len(data) < 22_000
-    ctx = ScanContext()
+    ctx = scan_context()
     got = _read_capped(data, ctx, cap=64 << 20)
     assert list(got) == ["logs/a.log"]
     assert [(p.kind, p.provenance) for p in ctx.problems] == [
@@ -289,7 +290,7 @@ def test_a_sparse_map_that_goes_back_costs_that_member_only() -> None:
         ]
     ) + _file("GNUSparseFile.0/bad", b"x" * 15)
     data = bad + archives.tar_bytes([("after.log", b"next\n")])
-    ctx = ScanContext()
+    ctx = scan_context()
     assert _walk(data, ctx) == {"after.log": (b"next\n", float(archives.epoch(2024, 2, 28)))}
     assert [(p.kind, p.provenance) for p in ctx.problems] == [("corrupt", ("x.tar", "bad"))]
 
@@ -297,11 +298,11 @@ def test_a_sparse_map_that_goes_back_costs_that_member_only() -> None:
 def test_sparse_holes_count_against_the_expansion_budget() -> None:
     """Holes in proportion to the data are made (as zeros), and charged as expanded bytes."""
     data = _one_hole("logs/hole.log", 100 << 20, "pax 0.1") + bytes(1024)
-    ctx = ScanContext()
+    ctx = scan_context()
     got = _read_capped(data, ctx, cap=128 << 20)
     assert got == {"logs/hole.log": (100 << 20) + 15}
     assert ctx.expanded == 100 << 20
-    small = ScanContext(ScanOptions(limits=Limits(max_total_bytes=50 << 20)))
+    small = scan_context(ScanOptions(limits=Limits(max_total_bytes=50 << 20)))
     with pytest.raises(InputBudgetExceeded):
         _read_capped(data, small, cap=128 << 20)
 

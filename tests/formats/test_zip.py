@@ -18,6 +18,7 @@ from scanner.formats.zip.container import Zip
 from scanner.formats.zip.times import LOCAL_TIME, NTFS_TIME, UT_TIME
 from scanner.pipeline import scan
 from scanner.reports.json_report import to_dict
+from tests.helpers import scan_context
 
 MiB = 1 << 20
 DOS_TIME, DOS_DATE = 0x6000, 0x5861  # 2024-03-01 12:00:00
@@ -87,7 +88,7 @@ def _read_capped(data: bytes, ctx: ScanContext, cap: int) -> dict[str, int]:
 def test_members_sharing_one_deflate_stream_are_corrupt() -> None:
     data = shared_stream_zip(3000)
     assert len(data) < 200_000  # 3000 members of 1 MiB: 3 GiB from 164 KB
-    ctx = ScanContext()
+    ctx = scan_context()
     assert _read_capped(data, ctx, cap=64 * MiB) == {}
     assert [(p.kind, p.provenance, p.message) for p in ctx.problems] == [
         (
@@ -102,7 +103,7 @@ def test_members_sharing_one_deflate_stream_are_corrupt() -> None:
 def test_quoted_members_are_corrupt_and_the_others_read(tmp_path: Path) -> None:
     mac, key = archives.device("beside-quoted")
     good = archives.zip_bytes([(archives.WATCH_LOG, twrp.device_log(mac, key).encode())])
-    ctx = ScanContext()
+    ctx = scan_context()
     assert _read_capped(quoted_zip(), ctx, cap=MiB) == {}
     assert [(p.kind, p.provenance) for p in ctx.problems] == [("corrupt", ("x.zip",))]
     (tmp_path / "quoted.zip").write_bytes(quoted_zip())
@@ -118,7 +119,7 @@ def test_all_members_of_one_zip_share_one_budget() -> None:
     members = [(f"zeros{n:02}.bin", bytes(MiB)) for n in range(70)]
     data = archives.zip_bytes(members)
     assert len(data) < 120_000
-    ctx = ScanContext()
+    ctx = scan_context()
     got = _read_capped(data, ctx, cap=80 * MiB)
     assert got == {f"zeros{n:02}.bin": MiB for n in range(64)}  # then the 65th trips it
     assert [(p.kind, p.provenance) for p in ctx.problems] == [("limit", ("x.zip", "zeros64.bin"))]
@@ -131,7 +132,7 @@ def test_all_members_of_one_zip_share_one_budget() -> None:
 @pytest.mark.parametrize("count", [1, 2])
 def test_members_that_do_not_overlap_are_read(count: int) -> None:
     data = archives.zip_bytes([(f"m{n}.txt", b"text %d\n" % n) for n in range(count)])
-    ctx = ScanContext()
+    ctx = scan_context()
     assert _read_capped(data, ctx, cap=MiB) == {f"m{n}.txt": 7 for n in range(count)}
     assert ctx.problems == []
 
