@@ -1,12 +1,13 @@
 """The carver's fast engine: hyperscan proposes every anchor in one pass.
 
-Kept apart from ``carving.py`` (the pass itself and the checks that decide), as the log
+Kept apart from ``carver.py`` (the pass itself and the checks that decide), as the log
 search keeps its engines in ``extractors/patterns.py``.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import cast
 
 from scanner.vocab.keys import Vocabulary, vocabulary
 
@@ -36,7 +37,8 @@ class FastEngine:
         def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
             found[ident].append(end)
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        # hyperscan reads any buffer (no copy); its stubs only name str and bytes.
+        self._db.scan(cast(bytes, data), match_event_handler=on_match, scratch=self._scratch)
         return found
 
 

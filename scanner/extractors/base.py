@@ -75,7 +75,7 @@ def make_candidate(
     ``key`` must already be normalised (``fields.normalise_key``); ``where`` is the last
     provenance step (``DEVICE row 3 column AUTHKEY``, ``line 812``); without a timestamp of
     its own the candidate takes the artifact's mtime. Inside a carved artifact (see
-    ``containers/raw_image.py``) the method is ``carve`` and ``deleted`` follows the carver.
+    ``carving/raw_image.py``) the method is ``carve`` and ``deleted`` follows the carver.
     """
     device = device or DeviceInfo()
     if artifact.origin.carved:

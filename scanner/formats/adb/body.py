@@ -3,8 +3,8 @@
 ``BodyDecoder`` reads the file forward once in bounded steps: AES-256-CBC
 (``adb_crypto.CbcDecryptor``) when encrypted, zlib when compressed. It never raises in
 the middle: it records the first problem and ends, and ``status()`` tells what happened
-(``android_backup.walk_body`` words the problem with what the tar reader saw).
-``android_backup.open_body`` reads it through ``readahead.ReadAhead``.
+(``stream.walk_body`` words the problem with what the tar reader saw).
+``stream.open_body`` reads it through ``readahead.ReadAhead``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Android backup encryption: unlocking the master key, and a streaming AES-256-CBC decryptor.
 
 Source: AOSP ``BackupManagerService`` / ``PerformAdbRestoreTask.decryptAesBackupHeader`` and
-``PasswordUtils`` (see ``scanner/layouts/android_backup.py``; ``../shared/docs/formats.md``).
+``PasswordUtils`` (see ``layout.py``; ``../shared/docs/formats.md``).
 
 - user key = PBKDF2-HMAC-SHA1(password, user salt, rounds, 32 bytes). Version 1 backups were
   made with ``PBKDF2WithHmacSHA1And8bit`` (the low 8 bits of each UTF-16 unit); version >= 2

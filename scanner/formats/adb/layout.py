@@ -11,7 +11,7 @@ byte strings: master key IV, master key, master key checksum. See also
 ``../shared/docs/formats.md`` ("Android backup").
 
 These structs only say where the fields are; what their values mean (supported versions,
-lengths, which problem a bad value is) is decided in ``scanner/containers/android_backup.py``.
+lengths, which problem a bad value is) is decided in ``stream.py``.
 """
 
 from __future__ import annotations

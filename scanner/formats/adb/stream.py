@@ -5,8 +5,8 @@ header (``open_body``, ``walk_body``, ``header_problem``, ``HEADER_LIMIT``, ``NO
 
 One forward pass, in bounded memory: file -> AES-256-CBC (``adb_crypto``) -> zlib (both
 in ``adb_body``, decoded ahead in a worker thread when read from disk) -> tar
-(``containers/tar.py``), whose members are yielded one by one with their device paths.
-The header is parsed from a bounded prefix (``layouts/android_backup.py``).
+(``formats/tar``), whose members are yielded one by one with their device paths.
+The header is parsed from a bounded prefix (``layout.py``).
 
 Damage is reported only after the tar has given every member it still can: the body
 decoder never raises in the middle (tarfile would turn that into a vague error, or end

@@ -7,7 +7,7 @@ Decoded by ``stream_reader`` in steps of at most ``inflate.CHUNK`` bytes: a
 ``decompressobj`` gives all that its input decodes to at once (6 KB of zstd made 200 MiB
 in one call), which no memory bound survives. ``stream_reader`` ends quietly where the
 data stops inside a frame, so ``FrameEnds`` follows the frame and block headers of the
-bytes it reads (``layouts/zstd.py``) to tell a cut from the end.
+bytes it reads (``zstd_layout.py``) to tell a cut from the end.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """JSON documents: saved server answers, Gadgetbridge preference exports, any JSON with a key field.
 
-A document up to ``limits.max_text_bytes`` is parsed whole and walked by ``json_walk``
+A document up to ``limits.max_text_bytes`` is parsed whole and walked by ``json.walk``
 (nested JSON strings, Gadgetbridge's ``{"type": "String", "value": "0x…"}``, account ids).
 Text inside string values (a log line kept in JSON) is searched like a log line. A larger
 document, or one that does not parse (JSON Lines, a cut-off file, a log that starts with

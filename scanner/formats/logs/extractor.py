@@ -225,7 +225,7 @@ class _Lines:
                 yield candidate
 
     def _tool_hits(self, line_no: int, line: bytes) -> list[_Found]:
-        """Keys in the shapes other tools print (tool_output.py)."""
+        """Keys in the shapes other tools print (``tool_output``)."""
         hits: list[_Found] = []
         first = line.lstrip()[:1] if line[:1] in (b" ", b"\t") else line[:1]
         if self.tool.active or first in TOOL_STARTS or _loguru_shaped(line):

@@ -1,6 +1,6 @@
 """MIUI local backups (``.bak``): a MIUI text header, then a normal Android backup stream.
 
-The header (``layouts/miui_backup.py``) names the app; its members appear directly under
+The header (``layout.py``) names the app; its members appear directly under
 the ``.bak`` in the provenance chain, with that app in their ``Origin``.
 Types 1 and 21 use MIUI's own encryption, which is not documented: ``unsupported``.
 Damage and empty backups are reported as for ``.ab`` files (``formats/adb/stream.py``).

@@ -10,7 +10,7 @@ line, ``20`` plain + a user id line, ``21`` encrypted + encryptedPwd + user id. 
 Android backup stream (``ANDROID BACKUP\\n...``) follows.
 
 Meaning (supported versions and types, which problem a bad value is) is decided in
-``scanner/containers/miui_backup.py``.
+``container.py``.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ FREELIST_TRUNK_FORMAT = ">II"
 FREELIST_TRUNK_HEADER_SIZE = 8
 FREELIST_LEAF_NUMBER_SIZE = 4
 
-# Database header fields the carver needs (the whole header: layouts/sqlite.py).
+# Database header fields the carver needs (the whole header: layout.py).
 HEADER_RESERVED_SPACE_OFFSET = 20  # unused bytes at the end of each page
 HEADER_FREELIST_OFFSET = 32  # first freelist trunk page, then the freelist page count
 HEADER_TEXT_ENCODING_OFFSET = 56  # 1 UTF-8, 2 UTF-16le, 3 UTF-16be

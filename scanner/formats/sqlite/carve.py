@@ -12,7 +12,7 @@ records are read only around anchors.
 
 No key without a key field: a hex value counts only if the schema names its column
 (a key column, the same in every table the record could belong to); otherwise only JSON
-with a key field name in it is kept (``json_walk``), never a bare 32-hex.
+with a key field name in it is kept (``formats.json.walk``), never a bare 32-hex.
 """
 
 from __future__ import annotations

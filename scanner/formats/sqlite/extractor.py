@@ -16,7 +16,7 @@ Then the deleted data of the family (``sqlite_deleted``): older WAL frames, free
 pages and free space of the main file, free space of the journal's pre-images; each
 such key is ``deleted`` and is not reported again if a view already gave it.
 
-Rows are read by ``sqlite_rows``; images are built by ``sqlite_wal``.
+Rows are read by ``rows``; images are built by ``wal``.
 """
 
 from __future__ import annotations

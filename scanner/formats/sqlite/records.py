@@ -1,7 +1,7 @@
 """SQLite records read without SQLite: varints, serial types, table-leaf cells, and
 records found from one of their values (for carving deleted space).
 
-Layouts: ``scanner/layouts/sqlite_btree.py`` (fileformat2.html 1.6 and 2.1). Everything
+Layouts: ``btree_layout.py`` (fileformat2.html 1.6 and 2.1). Everything
 here takes a page's bytes and offsets and never raises on bad bytes: a record that does
 not hold together is simply not one (garbage is what deleted space mostly holds).
 """
