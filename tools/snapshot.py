@@ -31,12 +31,13 @@ def _normalised(document: dict[str, object], temp: str) -> str:
     text = json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True)
     text = text.replace(temp, "<tmp>")
     data = json.loads(text)
-    for candidate in data["candidates"]:
-        if "mtime" in candidate["timestamp_source"]:
-            candidate["timestamp"] = "<mtime>"
-    for device in data["devices"]:
-        if "mtime" in device["timestamp_source"]:
-            device["timestamp"] = "<mtime>"
+    # File times of inputs written by the run itself: wherever a time is given (a
+    # candidate, a device, each sighting a candidate keeps in "seen").
+    timed = [*data["candidates"], *data["devices"]]
+    timed += [seen for candidate in data["candidates"] for seen in candidate.get("seen", [])]
+    for record in timed:
+        if "mtime" in (record.get("timestamp_source") or ""):
+            record["timestamp"] = "<mtime>"
     text = json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True)
     return re.sub(r"mutate-\w+|tmp\w{8}", "<tmp>", text)
 
