@@ -22,11 +22,16 @@ MiB = 1 << 20
 GiB = 1 << 30
 
 
+# Containers are walked by Python recursion, about 4 frames a level, and the innermost
+# format needs stack of its own: a nest of 1000 ended in RecursionError at about 325 levels.
+MAX_DEPTH_CEILING = 64
+
+
 @dataclass
 class Limits:
     """Safety limits; hitting one is a ``limit`` problem, never a crash or a hang."""
 
-    max_depth: int = 12  # container nesting
+    max_depth: int = 12  # container nesting, at most MAX_DEPTH_CEILING whatever is asked
     max_member_bytes: int = 64 * GiB  # one decompressed member
     max_total_bytes: int = 1024 * GiB  # everything decompressed from one input
     max_ratio: int = 200  # decompressed / compressed size of a zip member or gzip/bz2/xz stream

@@ -23,7 +23,7 @@ from scanner.artifacts.artifact import pending_error
 from scanner.containers import readahead
 from scanner.containers.base import Container
 from scanner.containers.grouped import Grouper
-from scanner.context import ScanContext, ScanOptions
+from scanner.context import MAX_DEPTH_CEILING, ScanContext, ScanOptions
 from scanner.errors import LimitExceeded, as_scan_error
 from scanner.extractors.base import Extractor
 from scanner.inputs.metered import OnOpen
@@ -60,9 +60,10 @@ def _process(artifact: Artifact, ctx: ScanContext, groups: list[Grouper]) -> Non
     if ctx.over_budget:
         return  # the input's decompression budget is spent (reported once, where it tripped)
     with problems_at(ctx, artifact.chain):
-        if artifact.depth > ctx.limits.max_depth:
+        deepest = min(ctx.limits.max_depth, MAX_DEPTH_CEILING)
+        if artifact.depth > deepest:
             ctx.seen(artifact, "too deep")
-            raise LimitExceeded(f"nested more than {ctx.limits.max_depth} containers deep")
+            raise LimitExceeded(f"nested more than {deepest} containers deep")
         with closing(artifact.open()) as raw:
             head, stream = sniff(raw)
             _dispatch(artifact, head, stream, ctx, groups)
