@@ -7,6 +7,7 @@ password or a wrong one given), so keys may be behind it.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
@@ -316,5 +317,15 @@ def ls_command(
     raise typer.Exit(ExitCode.LOCKED if _locked(result) else ExitCode.FOUND)
 
 
+def _utf8_streams() -> None:
+    """stdout and stderr write UTF-8 whatever the locale (LC_ALL=C, a Latin-1 terminal,
+    PYTHONIOENCODING=ascii): a name from the evidence is never an encoding error, and
+    anything not encodable (a lone surrogate) is written as an escape, never raw."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+
+
 def main() -> None:
+    _utf8_streams()
     app()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -81,10 +82,20 @@ def to_dict(result: ScanResult, redacted: bool = False) -> dict[str, object]:
     }
 
 
+# A lone surrogate is a byte that was not UTF-8 in a name (PEP 383: 0xff is U+DCFF); raw, it
+# cannot be written as UTF-8, so it is written as its JSON escape (docs/json.md).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def _dumps(value: object, depth: int) -> str:
     """``value`` as ``json.dumps(..., indent=2)`` prints it ``depth`` levels down (a JSON
     string never holds a raw line break, so indenting every line is safe)."""
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * depth)
+    text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * depth)
+    return _LONE_SURROGATE.sub(_escape_surrogate, text)
 
 
 def write_json(result: ScanResult, out: TextIO, redacted: bool = False) -> None:
