@@ -1,6 +1,8 @@
 """Record the ``--json`` document of every corpus input and every mutated input.
 
-A refactoring that changes no behaviour must leave this output identical, byte for byte::
+The hostile shapes of issue 16 (``corpus/hostile.py``) are recorded whole (``hostile.txt``)
+and are mutated with the rest. A refactoring that changes no behaviour must leave this
+output identical, byte for byte::
 
     python tools/snapshot.py OUT_DIR        # before
     python tools/snapshot.py OUT_DIR2       # after
@@ -21,6 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from corpus.hostile import ODD_PASSWORD, build_hostile, remove_tree
 from scanner.context import ScanOptions
 from scanner.pipeline import scan
 from scanner.reports.json_report import to_dict
@@ -58,7 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         whole = scan([corpus], ScanOptions(passwords=list(passwords)))
         (args.out / "corpus.json").write_text(_normalised(to_dict(whole), temp), "utf-8")
 
+        hostile = Path(temp) / "hostile"
+        shapes = build_hostile(hostile)
+        recorded = []
+        for shape in shapes:
+            options = ScanOptions(passwords=list(shape.passwords))
+            doc = _normalised(to_dict(scan([hostile / shape.name], options)), temp)
+            recorded.append(
+                f"### {shape.family}: {shape.name}, {len(shape.passwords)} passwords\n{doc}"
+            )
+        (args.out / "hostile.txt").write_text("\n".join(recorded), "utf-8")
+
         seeds = mutate.seeds_below(corpus, "corpus/")
+        files = sorted({s.name for s in shapes if (hostile / s.name).is_file()})
+        shaped = [mutate.Seed(f"hostile/{n}", n, (hostile / n).read_bytes()) for n in files]
         real = Path(__file__).resolve().parents[2] / "shared" / "samples" / "real"
         if real.is_dir():
             seeds += mutate.seeds_below(real, "real/")
@@ -75,9 +91,13 @@ def main(argv: list[str] | None = None) -> int:
 
         mutate.check = recording  # type: ignore[assignment]
         figures = mutate.run(seeds, passwords, Path(temp) / "work", rounds=args.rounds)
+        # A run of their own: the corpus's and the samples' lines stay as they were.
+        shaped_figures = mutate.run(shaped, [ODD_PASSWORD], Path(temp) / "work", args.rounds)
         mutate.check = original  # type: ignore[assignment]
+        remove_tree(hostile)  # TemporaryDirectory's clean-up recurses into the deep folders
     (args.out / "mutations.txt").write_text("\n".join(lines), "utf-8")
     print(figures.summary())
+    print(f"hostile shapes ({len(shapes)} recorded whole): {shaped_figures.summary()}")
     return 0
 
 
