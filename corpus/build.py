@@ -17,6 +17,7 @@ from corpus.samples import (
     log_bundle,
     mi_fitness,
     miui_backup,
+    neo_backup,
     raw_image,
     server_answer,
     text_logs,
@@ -37,6 +38,7 @@ BUILDERS = [
     adb_backups,
     miui_backup,
     twrp,
+    neo_backup,
     archives,
     raw_image,
 ]

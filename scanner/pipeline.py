@@ -76,6 +76,11 @@ def _dispatch(
     artifact: Artifact, head: bytes, stream: BinaryIO, ctx: ScanContext, groups: list[Grouper]
 ) -> None:
     """Hand one file to the format that claims its content, as that format's role says."""
+    claimed = next((c for g in groups if (c := g.claim(artifact)) is not None), None)
+    if claimed is not None:  # named by a member already read (grouped.py, Grouper.claim)
+        ctx.seen(artifact, claimed.name)
+        _walk(claimed.walk(artifact, stream, ctx), ctx)
+        return
     fmt = registry.claimant(head, artifact)
     if fmt is None:
         ctx.seen(artifact, "other")

@@ -23,6 +23,7 @@ from scanner.formats.compressed.zstd import Zstd
 from scanner.formats.json.extractor import JsonDocument
 from scanner.formats.logs.extractor import LogLines
 from scanner.formats.miui.container import MiuiBackup
+from scanner.formats.neo.group import NeoBackups
 from scanner.formats.openaes.container import OpenAes
 from scanner.formats.sqlite.family import SqliteFamilies
 from scanner.formats.tar.container import Tar
@@ -46,6 +47,7 @@ FORMATS: tuple[Format, ...] = (
     *UNSUPPORTED_ARCHIVES,  # containers: 7z, RAR, lz4...: an unsupported problem naming each
     RawImage,  # container: an ext4 superblock
     SqliteFamilies,  # grouped: a database with its -wal and -journal
+    NeoBackups,  # grouped: a Neo Backup's properties JSON, which claims its .enc archives
     JsonDocument,  # extractor
     XmlPrefs,  # extractor
     LogLines,  # extractor, last: any other text file

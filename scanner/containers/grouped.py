@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact
+from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import LibraryErrors
 from scanner.roles import Role
@@ -55,6 +56,12 @@ class Grouper(ABC):
     @abstractmethod
     def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:
         """Take one member; ``stream_source()`` is its stream, valid only during this call."""
+
+    def claim(self, artifact: Artifact) -> Container | None:
+        """The container that reads ``artifact`` because a member of this level already
+        said what it is (a Neo Backup's properties naming its encrypted archives, whose
+        bytes have no marks); None: its own content decides."""
+        return None
 
     @abstractmethod
     def next_artifact(self, artifact: Artifact) -> None:

@@ -1,0 +1,1 @@
+"""Neo Backup (formerly OAndBackupX) app backups: properties JSON and its archives."""
