@@ -28,7 +28,7 @@ def test_the_corpus_has_every_family(corpus: Corpus) -> None:
     assert families >= {
         "app_data", "mi_fitness", "log_bundle", "gadgetbridge", "server_answer", "decoys",
         "deleted", "handed_over", "adb", "miui", "twrp", "archives", "huami_token",
-        "text_logs",
+        "text_logs", "neo_backup",
     }  # fmt: skip
 
 
