@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ FOLDER_FILES = 50_000
 BIG_DB_BYTES = 8 * MiB
 BIG_DBS_PER_512 = 4
 MEDIA_SHARE = 0.35  # of the tar: photos and videos of 1-6 MiB
+BUILD = 2  # bumped when the content changes: a kept build of another version is rebuilt
 KEYED_EVERY = 1500  # one small keyed database or prefs file per this many small files
 
 # A dozen app schemas: (table, columns); a few are key tables the scanner reads whole.
@@ -54,6 +56,7 @@ SCHEMAS: list[tuple[str, str, bool]] = [
     ("accounts", "_id INTEGER PRIMARY KEY, user TEXT, token TEXT, expires INTEGER", True),
     ("bluetooth_bond", "mac TEXT PRIMARY KEY, alias TEXT, secret_key TEXT", True),
 ]
+KEYED_SCHEMA = 9  # "device"
 # Names of prefs entries; the decoy words ("keyboard", "token expired") are in values.
 _NAMES = [
     "sync",
@@ -93,7 +96,10 @@ def _value(rng: random.Random, column: str, keyed: str | None) -> object:
     if keyed and name in ("auth_key", "secret_key", "token"):
         return keyed
     if name in ("auth_key", "secret_key", "token"):
-        return rng.randbytes(8).hex()  # not a key: too short
+        decoy = rng.randbytes(8).hex()  # not a key: too short
+        # ...unless all digits: an auth_key may hold a decimal account id (the key of Mi
+        # Watch Lite), so such a decoy would be read as a key, rightly
+        return "a" + decoy[1:] if decoy.isdigit() else decoy
     if name in ("address", "mac"):
         return fake_mac(f"phone-{rng.random()}")
     if kind == "INTEGER":
@@ -106,9 +112,10 @@ def _value(rng: random.Random, column: str, keyed: str | None) -> object:
 
 
 def small_db(rng: random.Random, size: int, keyed: str | None = None) -> bytes:
-    """A database of one of the schemas (a key table when ``keyed``), about ``size`` bytes."""
-    keyed_schemas = [s for s in SCHEMAS if s[2]]
-    table, columns, _ = rng.choice(keyed_schemas if keyed else SCHEMAS)
+    """A database of one of the schemas (``device``, whose auth_key the scanner must report
+    in any app, when ``keyed``: a bare ``token`` outside a wearable app is dropped by design
+    and ``secret_key`` is no key field), about ``size`` bytes."""
+    table, columns, _ = SCHEMAS[KEYED_SCHEMA] if keyed else rng.choice(SCHEMAS)
     columns_list = [c.strip() for c in columns.split(",")]
     con = sqlite3.connect(":memory:")
     con.execute("PRAGMA page_size=4096")
@@ -196,12 +203,21 @@ def jpeg_blob(rng: random.Random, size: int) -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + rng.randbytes(max(0, size - 11))
 
 
+def planted_key(index: int) -> str:
+    return fake_key(f"phone-{index}")
+
+
+def planted_keys(small_files: int) -> list[str]:
+    """The keys planted among the first ``small_files`` small files."""
+    return [planted_key(i) for i in range(KEYED_EVERY // 2, small_files, KEYED_EVERY)]
+
+
 def small_file(rng: random.Random, index: int, low: int, high: int) -> tuple[str, bytes, str]:
     """(path below an app folder, bytes, kind) of the ``index``-th small file."""
     size = low + int((high - low) * rng.random() ** 2)  # most files small, as on phones
     if index % KEYED_EVERY == KEYED_EVERY // 2:
-        key = fake_key(f"phone-{index}")
-        if index % 2:
+        key = planted_key(index)
+        if index // KEYED_EVERY % 2:
             return f"sp/device_{index}.xml", hm_preferences(key), "keyed"
         return f"db/bonds_{index}.db", small_db(rng, size, keyed=key), "keyed"
     turn = index % 20
@@ -279,8 +295,9 @@ class Phone:
     ab_aes: Path
     folder: Path
     mix: Mix
-    keys: int  # keyed small files in the backup
+    keys: list[str]  # planted in the backup
     folder_files: int
+    folder_keys: list[str]
 
 
 def write_backups(folder: Path, total: int) -> tuple[Path, Path, Mix]:
@@ -302,6 +319,7 @@ def write_backups(folder: Path, total: int) -> tuple[Path, Path, Mix]:
 def write_folder(folder: Path, files: int) -> Path:
     """``files`` small files of the same mix (1-16 KB), 500 to a folder."""
     root = folder / "phone-files"
+    shutil.rmtree(root, ignore_errors=True)  # an older build's files
     rng = random.Random(SEED + 2)
     made: set[Path] = set()
     for index in range(files):
@@ -322,20 +340,23 @@ def build(folder: Path, scale: float) -> Phone:
     done = folder / ".complete"
     total = int(TAR_BYTES * scale)
     files = max(100, int(FOLDER_FILES * scale))
-    if done.exists():
-        counts = json.loads(done.read_text())
+    counts = json.loads(done.read_text()) if done.exists() else {}
+    if counts.get("build") == BUILD:
         mix = Mix(counts["members"], counts["by_kind"])
     else:
         _, _, mix = write_backups(folder, total)
         write_folder(folder, files)
-        done.write_text(json.dumps({"members": mix.members, "by_kind": mix.by_kind}))
+        done.write_text(
+            json.dumps({"build": BUILD, "members": mix.members, "by_kind": mix.by_kind})
+        )
     return Phone(
         ab=folder / "phone.ab",
         ab_aes=folder / "phone-aes.ab",
         folder=folder / "phone-files",
         mix=mix,
-        keys=int(mix.by_kind.get("keyed files", 0)),
+        keys=planted_keys(KEYED_EVERY * int(mix.by_kind.get("keyed files", 0))),
         folder_files=files,
+        folder_keys=planted_keys(files),
     )
 
 

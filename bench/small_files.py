@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,15 @@ def cat_seconds(folder: Path) -> float:
         f"find '{folder}' -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True
     )
     return time.perf_counter() - start
+
+
+def _keys(found: list[str], planted: list[str], goal: Callable[[bool], str]) -> str:
+    """Found against planted, by value: a count alone hid decoys read as keys."""
+    missing, extra = set(planted) - set(found), set(found) - set(planted)
+    said = f"keys: {len(found)} found, {len(planted)} planted {goal(not missing and not extra)}"
+    if missing or extra:
+        said += f" (missing {sorted(missing)}, not planted {sorted(extra)})"
+    return said
 
 
 def measure(sets: dict[str, phone.Phone], repeat: int, libraries: list[bool]) -> bool:
@@ -86,8 +96,8 @@ def measure(sets: dict[str, phone.Phone], repeat: int, libraries: list[bool]) ->
                     f"{kind:<7} {label:<5} {scan.facts['inflate']:<7} {scan.facts['files']:>7,} "
                     f"{bare.facts['bytes'] / MiB:>8,.0f} {bare.seconds:>8.2f} {scan.seconds:>7.2f} "
                     f"{ratio:>6.2f} {scan.facts['files'] / scan.seconds:>8,.0f} "
-                    f"{scan.rss:>8.1f}  {'; '.join(notes)}; {len(scan.facts['keys'])} keys "
-                    f"(built with {built.keys})"
+                    f"{scan.rss:>8.1f}  {'; '.join(notes)}; "
+                    f"{_keys(scan.facts['keys'], built.keys, goal)}"
                 )
     for label, built in sets.items():
         run._warm(built.folder)
@@ -103,7 +113,7 @@ def measure(sets: dict[str, phone.Phone], repeat: int, libraries: list[bool]) ->
             f"RSS {goal(scan.rss <= RSS_GOAL_MIB)}; "
             f"cat {built.folder_files / cat:,.0f} files/s ({cat:.2f} s), scan {share:.2f}x cat "
             f"{goal(share >= CAT_SHARE_GOAL)}; Python read {built.folder_files / bare.seconds:,.0f}"
-            f" files/s; {len(scan.facts['keys'])} keys"
+            f" files/s; {_keys(scan.facts['keys'], built.folder_keys, goal)}"
         )
     if len(libraries) == 2:
         print("\nfast inflate never slower than zlib (scan seconds):")
