@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 
-from scanner.vocab.keys import SEPARATOR, vocabulary
+from scanner.vocab.keys import SEPARATOR, Vocabulary, vocabulary
 
 
 class Markup(StrEnum):
@@ -37,6 +38,9 @@ _QUOTES_BEFORE = frozenset(b"\"';")  # ";": the end of &quot; or &#34; (JSON ins
 _QUOTES_AFTER = frozenset(b"\"'&\\")  # "\\": an escaped quote, \" or \u0022
 _TAG_BEFORE = frozenset(b"<:")  # <authKey>, <ns:authKey>
 _TAG_AFTER = frozenset(b" \t\r\n/>")
+# What a JSON reader reads as a name is followed by its colon: after the closing quote
+# (escaped for JSON kept in a string, maybe more than once), blanks (escaped too), ":".
+_THEN_COLON = re.compile(rb"""(?:["' \t\r\n\\]|\\u[0-9a-f]{4}|\\[nrtbf])*(?::|\\u003a)""")
 _XML_ENCODING = re.compile(rb"""\A[^\n]*?encoding\s*=\s*["']([^"']*)["']""")
 _LOOK = 4096  # bytes around a piece of a large buffer (count_whole_names)
 _PLAIN_ENCODINGS = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1"})
@@ -54,19 +58,31 @@ def may_hold_key(document: bytes, markup: Markup) -> bool:
     folded = lowered.translate(None, b"_-")
     if not any(word in folded for word in vocab.endings):
         return False  # most documents: every name ends so, and text keys too
-    for word in vocab.endings:  # (b) a key written as text
-        at = lowered.find(word)
-        while at >= 0:
-            if _THEN_KEY.match(lowered, at + len(word)):
+    text_keys, names = _searches(vocab)
+    if any(text_key.search(lowered) for text_key in text_keys):  # (b) a key written as text
+        return True
+    for name in names:  # (a) a whole field name
+        for found in name.finditer(folded):
+            start, end = found.span()
+            if _whole_name(folded, start, end) and (
+                markup is Markup.XML or _THEN_COLON.match(folded, end)
+            ):
                 return True
-            at = lowered.find(word, at + 1)
-    for name in vocab.folded_names:  # (a) a whole field name
-        at = folded.find(name)
-        while at >= 0:
-            if _whole_name(folded, at, at + len(name)):
-                return True
-            at = folded.find(name, at + 1)
     return False
+
+
+@cache
+def _searches(vocab: Vocabulary) -> tuple[tuple[re.Pattern[bytes], ...], ...]:
+    """Searches in C: for (b) over lowered text, for (a) over folded text (a name and a
+    character ``_whole_name`` allows after it; it decides). Each starts with a literal,
+    which ``re`` skips to without trying every position."""
+    after = re.escape(bytes(sorted(_QUOTES_AFTER | _TAG_AFTER)))
+    return (
+        tuple(re.compile(re.escape(word) + _THEN_KEY.pattern) for word in vocab.endings),
+        tuple(
+            re.compile(re.escape(name) + rb"(?=[" + after + rb"])") for name in vocab.folded_names
+        ),
+    )
 
 
 def count_whole_names(data: bytes | bytearray, piece: int = 256 << 10) -> int:

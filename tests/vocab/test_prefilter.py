@@ -9,6 +9,9 @@ in the same order. Hand-made documents cover the spellings the corpus lacks.
 from __future__ import annotations
 
 import json
+import os
+import random
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpus.common import Expected, fake_key, write
+from corpus.common import BASE_EPOCH, Expected, fake_key, write
 from scanner.context import ScanOptions
 from scanner.formats.json import extractor as json_extractor
 from scanner.formats.sqlite import rows
@@ -25,6 +28,7 @@ from scanner.model import ScanResult
 from scanner.pipeline import scan
 from scanner.vocab import prefilter
 from scanner.vocab.prefilter import Markup, may_hold_key
+from tools import mutate
 
 KEY = fake_key("prefilter")
 
@@ -64,6 +68,45 @@ def test_every_corpus_input_gives_the_same_candidates(
     assert len(result.candidates) > 20  # the corpus is full of keys: the scan did read it
 
 
+def _scan_damaged(
+    seed: mutate.Seed, data: bytes, workdir: Path, passwords: list[str]
+) -> ScanResult:
+    """``mutate.scan_damaged`` with fixed file times: both scans see the same mtimes."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    path = workdir / seed.name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    for name, companion in seed.companions:
+        (path.parent / name).write_bytes(companion)
+    for written in path.parent.iterdir():
+        os.utime(written, (BASE_EPOCH, BASE_EPOCH))
+    target = path.parent if seed.companions else path
+    return scan([target], ScanOptions(passwords=passwords))
+
+
+def test_every_mutated_corpus_input_gives_the_same_candidates(
+    corpus: tuple[Path, dict[str, Expected]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Damaged copies (bit flips, cuts) of every corpus file: names and keys cut in half,
+    quotes flipped, documents that no longer parse and fall back to the line search."""
+    root, _ = corpus
+    passwords = _passwords(root)
+    compared = 0
+    for seed in mutate.seeds_below(root):
+        rng = random.Random(f"prefilter:{seed.label}")
+        offsets = mutate.cut_offsets(len(seed.data), None, 4)
+        for _, data in (*mutate.flips(seed.data, rng, 2), *mutate.cuts(seed.data, offsets)):
+            with_filter = _scan_damaged(seed, data, tmp_path, passwords)
+            with monkeypatch.context() as patched:
+                _switched_off(patched)
+                without = _scan_damaged(seed, data, tmp_path, passwords)
+            assert _facts(with_filter) == _facts(without), seed.label
+            compared += 1
+    assert compared > 500
+
+
 def test_every_real_sample_gives_the_same_candidates(
     real_samples: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,6 +120,9 @@ DROPPED = [
     (b"<map><boolean name='keyboard_shown' value='true' /></map>", Markup.XML),
     (b"<map><string name='last_error'>token expired</string></map>", Markup.XML),
     (b'<map><string name="msg">\\u0041 &amp; &#10; done</string></map>', Markup.XML),
+    # a name's spelling as a value or a list item, not a name: a reader never takes it
+    (b'[{"src": "token", "kind": "authKey"}, ["encrypt_key"]]', Markup.JSON),
+    (b'{"a": "{\\"x\\": \\"auth_key\\"}"}', Markup.JSON),
 ]
 
 
@@ -90,6 +136,9 @@ KEPT = [
     (b'{"a": "{\\"encrypt-Key\\": 1}"}', Markup.JSON),  # nested JSON, escaped quotes
     (b'{"a": "{\\u0022TOKEN\\u0022: 1}"}', Markup.JSON),  # quotes as \u0022
     (b'{"a": "\\u0061uthkey"}', Markup.JSON),  # a letter escaped
+    (b'{"auth_key" \n\t : 1}', Markup.JSON),  # blanks before the colon
+    (b'{"a": "{\\"token\\"\\n: 1}"}', Markup.JSON),  # an escaped blank too
+    (b'{"a": "{\\"token\\"\\u003a 1}"}', Markup.JSON),  # the colon escaped
     (b'{"log": "authKey\\u003d0x' + KEY.encode() + b'"}', Markup.JSON),  # Gson's "="
     (b'{"log": "token:\\t' + KEY.encode() + b'"}', Markup.JSON),
     ('{"\u212authkey": 1}'.encode(), Markup.JSON),  # the Kelvin sign lowercases to k
