@@ -240,8 +240,9 @@ def scan_command(
             "-j",
             min=1,
             metavar="N",
-            help="Scan this many top-level inputs at once, in worker processes "
-            "(default: the number of cores). The output is the same for any value.",
+            help="Use this many worker processes: top-level inputs scanned at once, or one "
+            "input's small text files (default: the number of cores; 1: none). The output "
+            "is the same for any value.",
             show_default=False,
         ),
     ] = None,

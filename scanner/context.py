@@ -13,10 +13,12 @@ from scanner.containers.readahead import THREAD_AFTER
 from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 from scanner.passwords import Password
+from scanner.pool import POOL_AFTER
 from scanner.ranking.sightings import Sightings
 
 if TYPE_CHECKING:
     from scanner.inputs.metered import OnOpen
+    from scanner.pool import InputOrder
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -70,6 +72,9 @@ class ScanOptions:
     # CPython's thread switch interval lowered while an input is scanned, so that a decoding
     # thread waits less for the GIL. Process-wide, so only on request (the CLI asks).
     quick_switching: bool = False
+    # Small files seen in an input before they go to worker processes (--jobs > 1, one
+    # input: scanner/pool.py); tests set 0: every small text file goes to a worker.
+    pool_after: int = POOL_AFTER
 
     @classmethod
     def from_environment(
@@ -77,7 +82,7 @@ class ScanOptions:
     ) -> ScanOptions:
         """``given``, with the tuning variables of ``environ`` (default ``os.environ``):
         ``KEYSCAN_NO_READAHEAD=1``, ``KEYSCAN_NO_FAST_INFLATE=1``,
-        ``KEYSCAN_PATTERN_ENGINE=hyperscan|re2|python``."""
+        ``KEYSCAN_PATTERN_ENGINE=hyperscan|re2|python``, ``KEYSCAN_POOL_AFTER=N``."""
         env = os.environ if environ is None else environ
 
         def switched_off(name: str) -> bool:
@@ -89,6 +94,9 @@ class ScanOptions:
             "fast_inflate": not switched_off("KEYSCAN_NO_FAST_INFLATE"),
             "pattern_engine": engine if engine in PATTERN_ENGINES else None,
         }
+        pool_after = env.get("KEYSCAN_POOL_AFTER", "").strip()
+        if pool_after.isdigit():
+            tuning["pool_after"] = int(pool_after)
         return cls(**{**tuning, **given})
 
 
@@ -117,6 +125,9 @@ class ScanContext:
         self.expanded = 0  # bytes decompressed or decrypted from this input so far
         self._on_artifact = on_artifact
         self._charging = 0  # containers above whose reads charge the budget (``charging``)
+        # Set while files of this input are out in worker processes (scanner/pool.py): what
+        # is recorded meanwhile waits there, so that the order is the same as without them.
+        self.later: InputOrder | None = None
 
     def passwords(self, provenance: tuple[str, ...]) -> Iterator[Password]:
         """Every password to try, in order; then, if interactive, what the user types.
@@ -171,6 +182,10 @@ class ScanContext:
         return self.options.read_ahead_after
 
     def add(self, candidate: Candidate) -> None:
+        if self.later is None or not self.later.hold(self.add_now, candidate):
+            self.add_now(candidate)
+
+    def add_now(self, candidate: Candidate) -> None:
         self.sightings.add(candidate)
 
     @property
@@ -180,7 +195,9 @@ class ScanContext:
 
     def hint(self, device: DeviceInfo) -> None:
         """A device's name or model seen without a key (e.g. Gadgetbridge's DEVICE table)."""
-        if device.mac:
+        if not device.mac:
+            return
+        if self.later is None or not self.later.hold(self.device_hints.append, device):
             self.device_hints.append(device)
 
     @property
@@ -189,6 +206,12 @@ class ScanContext:
 
     def report(self, error: ScanError, provenance: tuple[str, ...]) -> None:
         """The one way to record a problem: a typed error, so its kind is one of ours."""
+        if self.later is not None and self.later.hold(self._report_now, (error, provenance)):
+            return
+        self._report_now((error, provenance))
+
+    def _report_now(self, problem: tuple[ScanError, tuple[str, ...]]) -> None:
+        error, provenance = problem
         if isinstance(error, InputBudgetExceeded) and any(
             p.kind == error.kind and p.message == str(error) for p in self.problems
         ):

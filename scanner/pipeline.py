@@ -28,6 +28,7 @@ from scanner.errors import LimitExceeded, as_scan_error
 from scanner.extractors.base import Extractor
 from scanner.inputs.metered import OnOpen
 from scanner.model import ScanResult
+from scanner.pool import ArtifactPool, Found, InputOrder, Job, extract_batch
 from scanner.ranking import choose_devices
 from scanner.roles import Role
 
@@ -96,9 +97,17 @@ def _dispatch(
             group.add(kind, artifact, lambda: stream)
     elif issubclass(fmt, Extractor):
         ctx.seen(artifact, fmt.name)
+        if ctx.extract and ctx.later is not None:
+            sent = ctx.later.send(fmt.name, artifact, stream)  # None: a worker reads it
+            if sent is None:
+                return
+            stream = sent
         if ctx.extract:
             for candidate in fmt().extract(artifact, stream, ctx):
                 ctx.add(candidate)
+            failure = pending_error(stream)  # a read the worker hand-off cut short
+            if failure is not None:
+                raise failure
 
 
 def _scan_input(
@@ -107,16 +116,21 @@ def _scan_input(
     on_artifact: Callable[[Artifact, str], None] | None = None,
     extract: bool = True,
     on_open: OnOpen | None = None,
+    pool: ArtifactPool | None = None,
 ) -> ScanResult:
     """One top-level input; ``devices`` is left empty (ranking needs every input)."""
     from scanner.inputs import open_input
 
     ctx = ScanContext(options, on_artifact, on_open, recognise=registry.recognises)
     ctx.extract = extract
+    ctx.later = InputOrder(pool, ctx) if pool is not None else None
     switching = readahead.quick_switching() if ctx.options.quick_switching else nullcontext()
     with switching, problems_at(ctx, (str(path),)):
         # A Path subclass may show another name (`-`: standard input spooled to a file).
         _walk(open_input(path if isinstance(path, Path) else Path(path), ctx), ctx)
+    if ctx.later is not None:
+        ctx.later.apply(wait=True)
+        ctx.later = None
     top_level = [p for p in ctx.problems if p.provenance == (str(path),)]
     # Recognised (e.g. an adb backup that holds no app data) is read, even if then refused.
     unreadable = ctx.files_seen == 0 and any(
@@ -149,30 +163,41 @@ def scan(
     jobs: int = 1,
     on_input: Callable[[int], None] | None = None,
     on_open: OnOpen | None = None,
+    worker: Callable[[list[Job]], list[Found]] = extract_batch,
 ) -> ScanResult:
     """Scan every input; never raises for bad input (see ``problems_at``).
 
     ``on_artifact(artifact, kind)`` hears of every file as it is recognised (progress,
     ``keyscan ls``); with ``extract=False`` containers are opened but nothing is extracted.
     ``jobs`` > 1 scans top-level inputs in that many processes (not with a password prompt,
-    which needs this process's terminal); the result is identical to ``jobs=1``.
+    which needs this process's terminal), or one input's small text files in that many
+    (``scanner/pool.py``; ``worker`` reads a batch there); the result is identical to
+    ``jobs=1``.
     ``on_input(files_seen)`` hears of each finished top-level input; ``on_open(provenance,
     size, file)`` of each file on disk opened, whose bytes read it can watch (not in workers).
     """
     options = options or ScanOptions()
     parallel = jobs > 1 and len(paths) > 1 and options.ask_password is None and extract
+    # One input (or several with a password prompt): its small files go to workers.
+    pool = ArtifactPool(jobs, options, worker) if jobs > 1 and not parallel and extract else None
     if parallel:
         parts = _scan_in_workers(paths, options, min(jobs, len(paths)))
     else:
-        parts = (_scan_input(path, options, on_artifact, extract, on_open) for path in paths)
+        parts = (_scan_input(path, options, on_artifact, extract, on_open, pool) for path in paths)
     merged = ScanResult()
-    for part in parts:
-        merged.candidates += part.candidates
-        merged.problems += part.problems
-        merged.device_hints += part.device_hints
-        merged.inputs_read += part.inputs_read
-        merged.files_seen += part.files_seen
-        if on_input is not None:
-            on_input(part.files_seen)
+    interrupted = True
+    try:
+        for part in parts:
+            merged.candidates += part.candidates
+            merged.problems += part.problems
+            merged.device_hints += part.device_hints
+            merged.inputs_read += part.inputs_read
+            merged.files_seen += part.files_seen
+            if on_input is not None:
+                on_input(part.files_seen)
+        interrupted = False
+    finally:
+        if pool is not None:
+            pool.close(interrupted)
     merged.devices = choose_devices(merged.candidates, merged.device_hints)
     return merged

@@ -13,7 +13,9 @@ fresh interpreter (so import time is seen too), on both pycryptodome backends:
   program is started (``subprocess.Popen``, ``os.posix_spawn``, ``os.exec``, ``os.system``,
   ``os.spawn`` events) during import, ``--version`` or the same scan, in this process or in
   the ``--jobs`` workers (forks of this interpreter, which inherit the hook: a fork runs
-  no program, so ``os.fork`` itself is allowed).
+  no program, so ``os.fork`` itself is allowed);
+- one input with ``--jobs 2``: its small files' workers (scanner/pool.py, started with
+  ``spawn``) carry the same hook through a ``sitecustomize``, and start nothing either.
 
 tests/test_hygiene.py refuses sockets and spawning during a full in-process corpus scan.
 """
@@ -115,3 +117,45 @@ def test_the_audit_hook_sees_no_process_from_import_on(
         assert [line for line in done.stderr.splitlines() if line.startswith("SPAWN ")] == []
         if args[0] == "scan":
             assert _found_keys(done.stdout) >= _expected_keys(expected)
+
+
+_SITE_HOOK = """
+import os, sys
+def _hook(event, args):
+    if event.startswith({spawns!r}):
+        os.write(2, ("\\nSPAWN " + event + " " + repr(args[:2])[:300] + "\\n").encode())
+sys.addaudithook(_hook)
+os.write(2, ("\\nHOOKED %d\\n" % os.getpid()).encode())
+"""
+
+
+def test_the_small_file_workers_start_no_program_either(corpus: Corpus, tmp_path: Path) -> None:
+    """One input with --jobs 2: its small files go to worker processes (scanner/pool.py),
+    fresh interpreters (multiprocessing's spawn) that do not inherit an audit hook, so the
+    hook goes in a ``sitecustomize`` that every interpreter of the run imports."""
+    root, _ = corpus
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_SITE_HOOK.format(spawns=_SPAWNS))
+    marker = tmp_path / "ran.txt"
+    _fake_tools(tmp_path / "bin", marker)
+    env = {k: v for k, v in os.environ.items() if k != "KEYSCAN_PASSWORD"}
+    env.update(
+        PYTHONPATH=str(site),
+        PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        KEYSCAN_POOL_AFTER="0",  # every small text file goes to a worker
+    )
+    args = ["scan", "--json", "--jobs", "2", str(root / "text_logs")]
+    done = subprocess.run(
+        [sys.executable, "-m", "scanner", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    lines = done.stderr.splitlines()
+    assert [line for line in lines if line.startswith("SPAWN ")] == []
+    assert len({line for line in lines if line.startswith("HOOKED ")}) >= 3  # scan + 2 workers
+    assert not marker.exists()
+    alone = subprocess.run(
+        [sys.executable, "-m", "scanner", *args, "--jobs", "1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.stdout == alone.stdout and len(_found_keys(done.stdout)) >= 5

@@ -1,0 +1,136 @@
+"""Small files in worker processes (scanner/pool.py, issue 17 item 3): the --json is the
+same with any --jobs, a worker that dies costs only the file that kills it (an internal
+problem), and no worker outlives the scan, Ctrl-C included."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from corpus.common import Expected, fake_key, fake_mac
+from scanner import pool
+from scanner.artifacts import Artifact
+from scanner.cli import app
+from scanner.context import ScanOptions
+from scanner.pipeline import scan
+from scanner.pool import Found, Job, extract_batch
+from tests.helpers import tar_of
+
+Corpus = tuple[Path, dict[str, Expected]]
+EVERY_FILE = {"KEYSCAN_POOL_AFTER": "0"}  # every small text file goes to a worker
+
+
+def _count_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    sent: list[str] = []
+    submit = pool.ArtifactPool.submit
+
+    def counted(self: pool.ArtifactPool, extractor: str, artifact: Artifact, data: bytes):  # type: ignore[no-untyped-def]
+        sent.append(artifact.chain[-1])
+        return submit(self, extractor, artifact, data)
+
+    monkeypatch.setattr(pool.ArtifactPool, "submit", counted)
+    return sent
+
+
+def test_the_corpus_json_is_byte_identical_with_1_2_and_4_jobs(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = corpus
+    sent = _count_sent(monkeypatch)
+    args = ["scan", "--json", "--password-file", str(root / "passwords.txt"), str(root)]
+    outputs = {}
+    for jobs in (1, 2, 4):
+        result = CliRunner().invoke(app, [*args, "--jobs", str(jobs)], env=EVERY_FILE)
+        outputs[jobs] = result.stdout
+        if jobs == 1:
+            assert sent == []  # --jobs 1: no pool at all
+    assert outputs[2] == outputs[1] and outputs[4] == outputs[1]
+    assert len(sent) >= 2 * 60  # the corpus's JSON, XML and log files went to workers
+    assert len(json.loads(outputs[1])["candidates"]) > 50
+
+
+def _members(count: int) -> list[tuple[str, bytes]]:
+    members = []
+    for n in range(count):
+        doc = {"macAddress": fake_mac(f"pool-{n}"), "authKey": fake_key(f"pool-{n}")}
+        members.append((f"data/app{n}/prefs-{n}.json", json.dumps(doc).encode()))
+        members.append((f"data/app{n}/run-{n}.log", f"authKey={fake_key(f'log-{n}')}\n".encode()))
+    return members
+
+
+def _json_of(path: Path, jobs: int, options: ScanOptions | None = None, **kwargs: object) -> str:
+    from io import StringIO
+
+    from scanner.reports.json_report import write_json
+
+    out = StringIO()
+    write_json(scan([path], options or ScanOptions(pool_after=0), jobs=jobs, **kwargs), out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def crash_on_doomed(jobs: list[Job]) -> list[Found]:
+    """A worker that dies (as a segfault would) when its batch holds the doomed file."""
+    if any("doomed" in artifact.chain[-1] for _, artifact, _ in jobs):
+        os._exit(3)
+    return extract_batch(jobs)
+
+
+def test_a_worker_that_dies_costs_only_its_file_as_an_internal_problem(tmp_path: Path) -> None:
+    members = _members(6)
+    doomed = ("data/doomed.json", json.dumps({"authKey": fake_key("doomed")}).encode())
+    backup = tmp_path / "backup.tar"
+    backup.write_bytes(tar_of([*members[:5], doomed, *members[5:]]))
+    without = tmp_path / "without.tar"
+    without.write_bytes(tar_of(members))
+
+    result = scan([backup], ScanOptions(pool_after=0), jobs=2, worker=crash_on_doomed)
+
+    expected = scan([without], ScanOptions(), jobs=1)
+    assert [c.key for c in result.candidates] == [c.key for c in expected.candidates]
+    assert len(expected.candidates) == 12
+    assert [(p.kind, p.provenance) for p in result.problems] == [
+        ("internal", (str(backup), "data/doomed.json"))
+    ]
+    assert "BrokenProcessPool" in result.problems[0].message
+    assert multiprocessing.active_children() == []
+
+
+def test_ctrl_c_leaves_no_worker_behind(tmp_path: Path) -> None:
+    backup = tmp_path / "backup.tar"
+    backup.write_bytes(tar_of(_members(40)))
+    seen = []
+
+    def interrupt(artifact: Artifact, kind: str) -> None:
+        seen.append(artifact)
+        if len(seen) == 60:  # well after the workers started
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        scan([backup], ScanOptions(pool_after=0), jobs=2, on_artifact=interrupt)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_cut_member_reads_the_same_with_workers(tmp_path: Path) -> None:
+    data = tar_of(_members(3))
+    cut = tmp_path / "cut.tar"
+    last = data.rindex(b"authKey=")  # inside the last log member's bytes
+    cut.write_bytes(data[: last + 20])
+    one = _json_of(cut, 1)
+    assert '"truncated"' in one or '"unreadable"' in one
+    assert _json_of(cut, 2) == one
+
+
+def test_below_the_threshold_no_worker_is_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = _count_sent(monkeypatch)
+    backup = tmp_path / "backup.tar"
+    backup.write_bytes(tar_of(_members(5)))
+    options = ScanOptions()  # the default threshold: pool.POOL_AFTER small files
+    assert _json_of(backup, 2, options) == _json_of(backup, 1, options)
+    assert sent == [] and pool.POOL_AFTER > 10
