@@ -9,6 +9,7 @@ more than one layer in memory.
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import struct
 import tarfile
@@ -178,6 +179,14 @@ def build_hostile(dest: Path) -> list[Shape]:
     shapes.append(
         Shape("odd passwords", "odd-password.zip", ("wrong-password",), frozenset(), only_odd)
     )
+    # Names that are not UTF-8: a file in a folder and a tar member (PEP 383 gives U+DCFF).
+    bad_name = os.fsdecode(b"bad\xff.log")
+    (dest / "bad-names").mkdir()
+    (dest / "bad-names" / bad_name).write_bytes(key_line("bad-name"))
+    (dest / "bad-names.tar").write_bytes(tar_bytes([(bad_name, key_line("bad-member"))]))
+    shapes.append(Shape("non-UTF-8 names", "bad-names", (), frozenset({fake_key("bad-name")})))
+    bad_member = frozenset({fake_key("bad-member")})
+    shapes.append(Shape("non-UTF-8 names", "bad-names.tar", (), bad_member))
     return shapes
 
 

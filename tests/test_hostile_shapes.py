@@ -1,14 +1,17 @@
 """Issue 16's hostile shapes, whole and mutated (item 10): each ends as its expected problem.
 
 ``corpus/hostile.py`` builds them (deep nests of containers and folders, sparse tar holes,
-overlapping zip members, a many-key log, odd passwords). Each shape's scan gives exactly its
-problem kinds and keys, and the mutation run over them raises nothing and reports no
-``internal`` problem. The counts by family and by kind are printed to CI's log.
-Not yet here: non-UTF-8 names and links (issue 16 items 1 and 2, lane hostile2).
+overlapping zip members, a many-key log, odd passwords, names that are not UTF-8). Each
+shape's scan gives exactly its problem kinds and keys and a JSON document that is UTF-8,
+and the mutation run over them raises nothing and reports no ``internal`` problem. The
+counts by family and by kind are printed to CI's log.
+Not yet here: links out of the evidence, FIFOs (issue 16 item 2, lane hostile2).
 """
 
 from __future__ import annotations
 
+import io
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,7 @@ from scanner.context import ScanOptions
 from scanner.errors import ProblemKind
 from scanner.model import ScanResult
 from scanner.pipeline import scan
+from scanner.reports.json_report import write_json
 from tools.mutate import Figures, Seed, run
 
 Built = tuple[Path, list[Shape]]
@@ -79,7 +83,16 @@ def test_the_counts_by_family(results: list[tuple[Shape, ScanResult]]) -> None:
         "overlapping zip members": "1 inputs, problems: corrupt 1; keys found: 1",
         "many-key logs": "1 inputs, problems: none; keys found: 101",
         "odd passwords": "2 inputs, problems: wrong-password 1; keys found: 1",
+        "non-UTF-8 names": "2 inputs, problems: none; keys found: 2",
     }
+
+
+def test_every_shapes_json_is_utf8_that_parses(results: list[tuple[Shape, ScanResult]]) -> None:
+    for shape, result in results:
+        out = io.StringIO()
+        write_json(result, out)
+        document = json.loads(out.getvalue().encode("utf-8").decode("utf-8"))
+        assert len(document["candidates"]) == len(result.candidates), shape
 
 
 def test_no_password_byte_shows_in_a_problem(results: list[tuple[Shape, ScanResult]]) -> None:

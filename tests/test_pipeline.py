@@ -7,6 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus.hostile import remove_tree
 from corpus.samples import app_data
 from scanner.context import ScanOptions
 from scanner.extractors.base import looks_like_text
@@ -90,5 +91,6 @@ def test_a_thousand_nested_folders_cost_no_sibling_its_key(tmp_path: Path) -> No
     (here / "bottom.log").write_text("authKey=" + "ef" * 16 + "\n", encoding="utf-8")
     (folder / "sibling.log").write_text("authKey=" + "ab" * 16 + "\n", encoding="utf-8")
     result = scan([folder], ScanOptions())
+    remove_tree(folder)  # pytest's clean-up recurses, and 1000 folders exhaust its stack
     assert sorted(c.key for c in result.candidates) == ["ab" * 16, "ef" * 16]
     assert result.problems == []

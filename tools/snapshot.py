@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             recorded.append(
                 f"### {shape.family}: {shape.name}, {len(shape.passwords)} passwords\n{doc}"
             )
-        (args.out / "hostile.txt").write_text("\n".join(recorded), "utf-8")
+        # A name that is not UTF-8 is a lone surrogate (PEP 383), written as its escape.
+        text = "\n".join(recorded)
+        (args.out / "hostile.txt").write_text(text, "utf-8", errors="backslashreplace")
 
         seeds = mutate.seeds_below(corpus, "corpus/")
         files = sorted({s.name for s in shapes if (hostile / s.name).is_file()})
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         shaped_figures = mutate.run(shaped, [ODD_PASSWORD], Path(temp) / "work", args.rounds)
         mutate.check = original  # type: ignore[assignment]
         remove_tree(hostile)  # TemporaryDirectory's clean-up recurses into the deep folders
-    (args.out / "mutations.txt").write_text("\n".join(lines), "utf-8")
+    (args.out / "mutations.txt").write_text("\n".join(lines), "utf-8", errors="backslashreplace")
     print(figures.summary())
     print(f"hostile shapes ({len(shapes)} recorded whole): {shaped_figures.summary()}")
     return 0
