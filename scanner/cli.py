@@ -117,6 +117,14 @@ NoInputOpt = Annotated[
     bool, typer.Option("--no-input", help="Never prompt for a password (for scripts).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Log tracebacks of problems to stderr.")]
+FollowLinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-links",
+        help="Follow symbolic links in folders whose target stays inside the folder given "
+        "(never out of it; by default links are listed, not followed).",
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -153,6 +161,7 @@ def _options(
     err: Console,
     progress: ScanProgress,
     verify: bool = False,
+    follow_links: bool = False,
 ) -> ScanOptions:
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
@@ -171,6 +180,7 @@ def _options(
     return ScanOptions.from_environment(  # the KEYSCAN_* tuning variables, read here only
         passwords=list(given),
         verify=verify,
+        follow_links=follow_links,
         debug=debug,
         ask_password=None if no_input or not can_prompt() else Prompt(err, progress.paused),
         quick_switching=True,  # process-wide: the CLI owns its process
@@ -246,13 +256,16 @@ def scan_command(
             show_default=False,
         ),
     ] = None,
+    follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Scan PATHS and print the newest key of every device found."""
     out, err = _consoles()
     workers = jobs or os.cpu_count() or 1
     progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1, inputs=len(paths))
-    options = _options(password, password_file, no_input, debug, err, progress, verify)
+    options = _options(
+        password, password_file, no_input, debug, err, progress, verify, follow_links
+    )
     with ExitStack() as stack:
         inputs = _inputs(paths, stack, err)
         with progress:
@@ -278,6 +291,7 @@ def ls_command(
     password: PasswordOpt = None,
     password_file: PasswordFileOpt = None,
     no_input: NoInputOpt = False,
+    follow_links: FollowLinksOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """List what PATHS hold: containers opened, nested members with sizes, times and kinds.
@@ -286,7 +300,7 @@ def ls_command(
     """
     out, err = _consoles()
     progress = ScanProgress(err)  # never started: ls prints as it goes
-    options = _options(password, password_file, no_input, debug, err, progress)
+    options = _options(password, password_file, no_input, debug, err, progress, False, follow_links)
 
     def show(artifact: Artifact, kind: str) -> None:
         when = (
@@ -295,7 +309,7 @@ def ls_command(
         size = f"{artifact.size:,}" if artifact.size is not None else "?"
         line = Text("  " * artifact.depth)
         line.append_text(literal(artifact.chain[-1]))
-        line.append(f"  {size} B  {when}  [{kind}]", style="dim")
+        line.append_text(literal(f"  {size} B  {when}  [{kind}]", style="dim"))  # a link's target
         if artifact.device_path:
             line.append_text(literal(f"  -> {artifact.device_path}", style="dim"))
         out.print(line, soft_wrap=True)

@@ -75,6 +75,9 @@ class ScanOptions:
     # Small files seen in an input before they go to worker processes (--jobs > 1, one
     # input: scanner/pool.py); tests set 0: every small text file goes to a worker.
     pool_after: int = POOL_AFTER
+    # Follow symbolic links in input folders whose target stays inside the input folder;
+    # others are listed, never followed (docs/security.md).
+    follow_links: bool = False
 
     @classmethod
     def from_environment(
@@ -225,6 +228,12 @@ class ScanContext:
         if self._recognise is None:
             raise RuntimeError("this ScanContext was made without the registry's recognise")
         return self._recognise(head)
+
+    def listed(self, artifact: Artifact, kind: str) -> None:
+        """Tell of something in a folder that is not read (a link not followed, a FIFO):
+        ``ls`` lists it; it is not a file seen."""
+        if self._on_artifact is not None:
+            self._on_artifact(artifact, kind)
 
     def seen(self, artifact: Artifact, kind: str) -> None:
         """Count a file once its kind is known (a container's name, "sqlite db", "log"...)."""

@@ -160,7 +160,9 @@ def test_symlink_loop_is_a_limit_problem_and_files_are_still_scanned(tmp_path: P
     (root / "logs").mkdir(parents=True)
     (root / "logs" / "XiaomiFit.device.log").write_text(twrp.device_log(mac, key))
     os.symlink("..", root / "logs" / "loop")  # logs/loop -> phone/
-    result, seen = _scan(root)
+    seen: list[tuple[str, ...]] = []
+    options = ScanOptions(follow_links=True)  # not followed at all by default
+    result = scan([root], options, lambda a, k: seen.append(a.chain[1:]))
     assert _problems(result) == [("limit", ("logs/loop",))]
     assert seen == [("logs/XiaomiFit.device.log",)]
     assert [c.provenance for c in result.candidates if c.key == key] == [

@@ -7,9 +7,13 @@ files are opened plainly. The count is a plain int, read by the progress thread.
 from __future__ import annotations
 
 import io
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+
+from scanner.errors import Unsupported
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -41,12 +45,38 @@ class MeteredFile(io.FileIO):
 OnOpen = Callable[[tuple[str, ...], int, MeteredFile], None]
 
 
+def _without_blocking(path: str, flags: int) -> int:
+    # A FIFO put in a file's place since it was listed would block open() itself.
+    return os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+
+
+def _checked(handle: io.IOBase, identity: tuple[int, int] | None) -> None:
+    """Read only if still the regular file listed (``identity``: its st_dev, st_ino)."""
+    st = os.fstat(handle.fileno())
+    if not stat.S_ISREG(st.st_mode) or identity not in (None, (st.st_dev, st.st_ino)):
+        handle.close()
+        raise Unsupported("no longer the regular file it was when listed: not read")
+
+
+def open_regular(path: Path, identity: tuple[int, int] | None = None) -> BinaryIO:
+    """``path`` opened for reading, never a FIFO, device or socket put in its place."""
+    handle = open(path, "rb", opener=_without_blocking)  # noqa: SIM115 (the caller closes it)
+    _checked(handle, identity)
+    return handle
+
+
 def open_file(
-    path: Path, chain: tuple[str, ...], size: int, block: int, on_open: OnOpen | None
+    path: Path,
+    chain: tuple[str, ...],
+    size: int,
+    block: int,
+    on_open: OnOpen | None,
+    identity: tuple[int, int] | None = None,
 ) -> BinaryIO:
     if on_open is None:
-        return open(path, "rb")
-    raw = MeteredFile(path, "rb")
+        return open_regular(path, identity)
+    raw = MeteredFile(path, "rb", opener=_without_blocking)
+    _checked(raw, identity)
     on_open(chain, size, raw)
     # The buffer open() would choose: the file system's block size.
     return io.BufferedReader(raw, buffer_size=block if block > 1 else io.DEFAULT_BUFFER_SIZE)
