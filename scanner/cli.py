@@ -34,6 +34,7 @@ from scanner.pipeline import scan
 from scanner.reports import print_report, write_json
 from scanner.reports.common import iso, literal
 from scanner.reports.progress import ScanProgress
+from scanner.reports.qr import print_qr_codes
 
 __all__ = ["PASSWORD_ENV", "ExitCode", "app", "main"]
 
@@ -257,10 +258,21 @@ def scan_command(
         ),
     ] = None,
     follow_links: FollowLinksOpt = False,
+    qr: Annotated[
+        bool,
+        typer.Option(
+            "--qr",
+            help="Also draw each device's key as a QR code for the phone's camera: it holds "
+            "exactly the text to paste (0x and 32 hex). Into a pipe or file it is printed "
+            "without colours (light modules as blocks, for a dark background).",
+        ),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Scan PATHS and print the newest key of every device found."""
     out, err = _consoles()
+    if qr and (json_output or redact):
+        raise _usage_error(err, "--qr draws whole keys on the terminal: not with --json, --redact")
     workers = jobs or os.cpu_count() or 1
     progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1, inputs=len(paths))
     options = _options(
@@ -282,6 +294,8 @@ def scan_command(
         sys.stdout.write("\n")
     else:
         print_report(result, out, show_all=show_all, redacted=redact)
+        if qr:
+            print_qr_codes(result, out)
     raise typer.Exit(_exit_code(result))
 
 
