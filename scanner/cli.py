@@ -32,6 +32,7 @@ from scanner.errors import NeedsPassword, WrongPassword
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 from scanner.reports import print_report, write_json
+from scanner.reports.clipboard import copy_first_key
 from scanner.reports.common import iso, literal
 from scanner.reports.progress import ScanProgress
 from scanner.reports.qr import print_qr_codes
@@ -267,12 +268,23 @@ def scan_command(
             "without colours (light modules as blocks, for a dark background).",
         ),
     ] = False,
+    copy: Annotated[
+        bool,
+        typer.Option(
+            "--copy",
+            help="Put the key on the clipboard, through the terminal (OSC 52; terminals without "
+            "it ignore it). With several devices, the first listed (the newest key); it says "
+            "which. Only when stderr or stdout is a terminal.",
+        ),
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Scan PATHS and print the newest key of every device found."""
     out, err = _consoles()
-    if qr and (json_output or redact):
-        raise _usage_error(err, "--qr draws whole keys on the terminal: not with --json, --redact")
+    if redact and (qr or copy):
+        raise _usage_error(err, "--redact hides the keys that --qr and --copy hand over")
+    if qr and json_output:
+        raise _usage_error(err, "--qr draws on the terminal: not with --json")
     workers = jobs or os.cpu_count() or 1
     progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1, inputs=len(paths))
     options = _options(
@@ -296,6 +308,8 @@ def scan_command(
         print_report(result, out, show_all=show_all, redacted=redact)
         if qr:
             print_qr_codes(result, out)
+    if copy:  # the terminal on stderr first: stdout may be a document (--json)
+        copy_first_key(result, err, [sys.stderr] if json_output else [sys.stderr, sys.stdout])
     raise typer.Exit(_exit_code(result))
 
 
