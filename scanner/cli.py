@@ -34,6 +34,7 @@ from scanner.pipeline import scan
 from scanner.reports import print_report, write_json
 from scanner.reports.clipboard import copy_first_key
 from scanner.reports.common import iso, literal
+from scanner.reports.examiner import ExaminerReport, ReportRefused, default_argv
 from scanner.reports.progress import ScanProgress
 from scanner.reports.qr import print_qr_codes
 
@@ -277,6 +278,17 @@ def scan_command(
             "which. Only when stderr or stdout is a terminal.",
         ),
     ] = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="DIR",
+            help="Also write the examiner's report into DIR, outside the evidence: keys.json, "
+            "candidates.csv, timeline.csv, report.html, case.json with every file's SHA-256 "
+            "and MD5 (docs/report.md). Scans in this process (no --jobs).",
+            show_default=False,
+        ),
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Scan PATHS and print the newest key of every device found."""
@@ -285,8 +297,9 @@ def scan_command(
         raise _usage_error(err, "--redact hides the keys that --qr and --copy hand over")
     if qr and json_output:
         raise _usage_error(err, "--qr draws on the terminal: not with --json")
-    workers = jobs or os.cpu_count() or 1
+    workers = 1 if report_dir else jobs or os.cpu_count() or 1
     progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1, inputs=len(paths))
+    report = _examiner_report(report_dir, paths, redact, err)
     options = _options(
         password, password_file, no_input, debug, err, progress, verify, follow_links
     )
@@ -299,8 +312,11 @@ def scan_command(
                 on_artifact=progress.update,
                 jobs=workers,
                 on_input=progress.input_done,
-                on_open=progress.on_open,
+                on_open=report.on_open(progress.on_open) if report else progress.on_open,
+                on_sighting=report.on_sighting if report else None,
             )
+        if report:  # before the spooled standard input goes: its digest may need it
+            report.finish(result, _exit_code(result), default_argv())
     if json_output:
         write_json(result, sys.stdout, redacted=redact)
         sys.stdout.write("\n")
@@ -311,6 +327,17 @@ def scan_command(
     if copy:  # the terminal on stderr first: stdout may be a document (--json)
         copy_first_key(result, err, [sys.stderr] if json_output else [sys.stderr, sys.stdout])
     raise typer.Exit(_exit_code(result))
+
+
+def _examiner_report(
+    folder: Path | None, paths: list[Path], redact: bool, err: Console
+) -> ExaminerReport | None:
+    if folder is None:
+        return None
+    try:
+        return ExaminerReport(folder, paths, redacted=redact)
+    except (ReportRefused, OSError) as error:
+        raise _usage_error(err, f"--report: {error}") from error
 
 
 @app.command("ls", cls=_Command)

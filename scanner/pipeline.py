@@ -27,7 +27,7 @@ from scanner.context import MAX_DEPTH_CEILING, ScanContext, ScanOptions
 from scanner.errors import LimitExceeded, as_scan_error
 from scanner.extractors.base import Extractor
 from scanner.inputs.metered import OnOpen
-from scanner.model import ScanResult
+from scanner.model import Candidate, ScanResult
 from scanner.pool import ArtifactPool, Found, InputOrder, Job, extract_batch
 from scanner.ranking import choose_devices
 from scanner.roles import Role
@@ -117,11 +117,12 @@ def _scan_input(
     extract: bool = True,
     on_open: OnOpen | None = None,
     pool: ArtifactPool | None = None,
+    on_sighting: Callable[[Candidate], None] | None = None,
 ) -> ScanResult:
     """One top-level input; ``devices`` is left empty (ranking needs every input)."""
     from scanner.inputs import open_input
 
-    ctx = ScanContext(options, on_artifact, on_open, recognise=registry.recognises)
+    ctx = ScanContext(options, on_artifact, on_open, on_sighting, recognise=registry.recognises)
     ctx.extract = extract
     ctx.later = InputOrder(pool, ctx) if pool is not None else None
     switching = readahead.quick_switching() if ctx.options.quick_switching else nullcontext()
@@ -164,6 +165,7 @@ def scan(
     on_input: Callable[[int], None] | None = None,
     on_open: OnOpen | None = None,
     worker: Callable[[list[Job]], list[Found]] = extract_batch,
+    on_sighting: Callable[[Candidate], None] | None = None,
 ) -> ScanResult:
     """Scan every input; never raises for bad input (see ``problems_at``).
 
@@ -174,16 +176,21 @@ def scan(
     (``scanner/pool.py``; ``worker`` reads a batch there); the result is identical to
     ``jobs=1``.
     ``on_input(files_seen)`` hears of each finished top-level input; ``on_open(provenance,
-    size, file)`` of each file on disk opened, whose bytes read it can watch (not in workers).
+    size, file)`` of each file on disk opened, whose bytes read it can watch, and
+    ``on_sighting(candidate)`` of every sighting as found (``--report``); neither in workers.
     """
     options = options or ScanOptions()
     parallel = jobs > 1 and len(paths) > 1 and options.ask_password is None and extract
     # One input (or several with a password prompt): its small files go to workers.
+    parallel = parallel and on_open is None and on_sighting is None  # hooks live here
     pool = ArtifactPool(jobs, options, worker) if jobs > 1 and not parallel and extract else None
     if parallel:
         parts = _scan_in_workers(paths, options, min(jobs, len(paths)))
     else:
-        parts = (_scan_input(path, options, on_artifact, extract, on_open, pool) for path in paths)
+        parts = (
+            _scan_input(path, options, on_artifact, extract, on_open, pool, on_sighting)
+            for path in paths
+        )
     merged = ScanResult()
     interrupted = True
     try:

@@ -1,7 +1,10 @@
-"""Files on disk that count the bytes read from them: the progress line's "read of size".
+"""Files on disk that count the bytes read from them: the progress line's "read of size",
+and hand them to taps as they are read (``--report`` hashes every input in the scan's own
+read pass: scanner/inputs/hashing.py).
 
-Only when someone watches (``ScanContext.on_open`` set: stderr is a terminal); otherwise
-files are opened plainly. The count is a plain int, read by the progress thread.
+Only when someone watches (``ScanContext.on_open`` set: stderr is a terminal, or a report is
+written); otherwise files are opened plainly. The count is a plain int, read by the progress
+thread.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import io
 import os
 import stat
 from collections.abc import Callable
+from os import SEEK_SET
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -23,21 +27,36 @@ class MeteredFile(io.FileIO):
     """A raw file that counts what it hands out (``io.BufferedReader`` reads through it)."""
 
     consumed = 0
+    position = 0  # where the next read starts (kept here: a tell() per read is a syscall)
+    # Each hears (offset, bytes) of every read, in the order the scan reads.
+    taps: tuple[Callable[[int, memoryview], None], ...] = ()
+
+    def seek(self, offset: int, whence: int = SEEK_SET, /) -> int:
+        self.position = super().seek(offset, whence)
+        return self.position
+
+    def _heard(self, data: memoryview) -> None:
+        for tap in self.taps:
+            tap(self.position, data)
+        self.consumed += len(data)
+        self.position += len(data)
 
     def readinto(self, buffer: WriteableBuffer, /) -> int | None:
         count = super().readinto(buffer)
         if count:
-            self.consumed += count
+            with memoryview(buffer) as view, view.cast("B")[:count] as data:
+                self._heard(data)
         return count
 
     def read(self, size: int | None = -1, /) -> bytes:
         data = super().read(size)
-        self.consumed += len(data or b"")
+        if data:
+            self._heard(memoryview(data))
         return data
 
     def readall(self) -> bytes:
         data = super().readall()
-        self.consumed += len(data)
+        self._heard(memoryview(data))
         return data
 
 
