@@ -9,6 +9,7 @@ more than one layer in memory.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 import struct
@@ -187,7 +188,46 @@ def build_hostile(dest: Path) -> list[Shape]:
     shapes.append(Shape("non-UTF-8 names", "bad-names", (), frozenset({fake_key("bad-name")})))
     bad_member = frozenset({fake_key("bad-member")})
     shapes.append(Shape("non-UTF-8 names", "bad-names.tar", (), bad_member))
+    shapes += _links(dest)
     return shapes
+
+
+def _links(dest: Path) -> list[Shape]:
+    """Links out of the evidence and special files in a folder, and link members in a tar."""
+    outside = dest / "outside.log"  # beside the folder: read only if a link were followed
+    outside.write_bytes(key_line("outside"))
+    folder = dest / "links"
+    folder.mkdir()
+    (folder / "inside.log").write_bytes(key_line("inside"))
+    for name, target in (
+        ("kernel.log", "/proc/kmsg"),  # blocks a reader forever
+        ("self", "/proc/self"),  # the root folder through /proc/self/root
+        ("outside.log", "../outside.log"),
+        ("loop", "."),
+    ):
+        (folder / name).symlink_to(target)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "pipe.log")
+    members = io.BytesIO()
+    with tarfile.open(fileobj=members, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, target, kind in (
+            ("kernel.log", "/proc/kmsg", tarfile.SYMTYPE),
+            ("passwd.log", "/etc/passwd", tarfile.LNKTYPE),
+            ("up.log", "../../outside.log", tarfile.SYMTYPE),
+            ("pipe.log", "", tarfile.FIFOTYPE),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mtime = kind, target, BASE_EPOCH
+            archive.addfile(info)
+        data = key_line("tar-inside")
+        info = tarfile.TarInfo("inside.log")
+        info.size, info.mtime = len(data), BASE_EPOCH
+        archive.addfile(info, io.BytesIO(data))
+    (dest / "links.tar").write_bytes(members.getvalue())
+    return [
+        Shape("links and special files", "links", (), frozenset({fake_key("inside")})),
+        Shape("links and special files", "links.tar", (), frozenset({fake_key("tar-inside")})),
+    ]
 
 
 def remove_tree(root: Path) -> None:

@@ -1,11 +1,11 @@
 """Issue 16's hostile shapes, whole and mutated (item 10): each ends as its expected problem.
 
 ``corpus/hostile.py`` builds them (deep nests of containers and folders, sparse tar holes,
-overlapping zip members, a many-key log, odd passwords, names that are not UTF-8). Each
+overlapping zip members, a many-key log, odd passwords, names that are not UTF-8, links out
+of the evidence and a FIFO in a folder, link and FIFO members in a tar). Each
 shape's scan gives exactly its problem kinds and keys and a JSON document that is UTF-8,
 and the mutation run over them raises nothing and reports no ``internal`` problem. The
 counts by family and by kind are printed to CI's log.
-Not yet here: links out of the evidence, FIFOs (issue 16 item 2, lane hostile2).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def test_the_counts_by_family(results: list[tuple[Shape, ScanResult]]) -> None:
         "many-key logs": "1 inputs, problems: none; keys found: 101",
         "odd passwords": "2 inputs, problems: wrong-password 1; keys found: 1",
         "non-UTF-8 names": "2 inputs, problems: none; keys found: 2",
+        "links and special files": "2 inputs, problems: none; keys found: 2",
     }
 
 
