@@ -181,8 +181,8 @@ def scan(
     """
     options = options or ScanOptions()
     parallel = jobs > 1 and len(paths) > 1 and options.ask_password is None and extract
-    # One input (or several with a password prompt): its small files go to workers.
     parallel = parallel and on_open is None and on_sighting is None  # hooks live here
+    # One input (or several with a password prompt): its small files go to workers.
     pool = ArtifactPool(jobs, options, worker) if jobs > 1 and not parallel and extract else None
     if parallel:
         parts = _scan_in_workers(paths, options, min(jobs, len(paths)))

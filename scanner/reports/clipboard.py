@@ -15,7 +15,7 @@ from rich.text import Text
 
 from scanner.model import ScanResult
 from scanner.reports.common import gadgetbridge_form
-from scanner.reports.table import _device_label
+from scanner.reports.table import device_label
 
 # Only a key as pasted or an account id ever goes into the sequence: it is written raw.
 _PASTE_TEXT = re.compile(r"0x[0-9a-f]{32}|[0-9]{1,40}")
@@ -62,7 +62,7 @@ def copy_first_key(result: ScanResult, err: Console, streams: Sequence[TextIO]) 
     total = len(result.devices)
     which = f"the key of device 1 of {total} " if total > 1 else "the key "
     message = Text(f"--copy: asked the terminal to put {which}on the clipboard: ")
-    message.append_text(Text.assemble(key, "  ", _device_label(device.device)))
+    message.append_text(Text.assemble(key, "  ", device_label(device.device)))
     message.append(f" ({UNSUPPORTED}).")
     if total > 1:
         message.append(" The others: scan one device's input at a time, or use --qr.")

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from scanner.model import ScanResult
 from scanner.reports.common import gadgetbridge_form
-from scanner.reports.table import _device_label, _key_line
+from scanner.reports.table import device_label, key_line
 
 QUIET_ZONE = 4  # modules of light border that ISO 18004 asks for around a QR code
 STYLE = "bright_white on black"
@@ -55,7 +55,7 @@ def print_qr_codes(result: ScanResult, console: Console) -> None:
         lines = half_block_lines(qr_modules(key))
         console.print()
         console.print(Text(f"QR code {number} of {len(result.devices)}:", style="bold"))
-        _key_line(console, key, _device_label(device.device))  # never wrapped, as above
+        key_line(console, key, device_label(device.device))  # never wrapped, as above
         if console.width < len(lines[0]):
             console.print(
                 f"(the terminal is {console.width} columns wide, the code {len(lines[0])}: "

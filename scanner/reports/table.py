@@ -32,13 +32,13 @@ def _where(provenance: tuple[str, ...]) -> Text:
     return literal(" > ".join(provenance))
 
 
-def _device_label(device: DeviceInfo) -> Text:
+def device_label(device: DeviceInfo) -> Text:
     """MAC, then name / model: what tells the user which band the key belongs to."""
     parts = [p for p in (device.mac, device.name, device.model) if p]
     return literal("  ".join(parts) if parts else "unknown device (no MAC seen)")
 
 
-def _key_line(console: Console, key: str, after: Text) -> None:
+def key_line(console: Console, key: str, after: Text) -> None:
     """The key, then ``after`` on the same line if it fits, else on the next, indented."""
     line = Text(key, style=KEY_STYLE)
     if len(key) + 2 + after.cell_len <= console.width:
@@ -49,7 +49,7 @@ def _key_line(console: Console, key: str, after: Text) -> None:
 
 
 def _key_lines(console: Console, lines: list[tuple[str, Text]]) -> None:
-    """Many ``_key_line``s; those that fit are printed a batch at a time (one print per
+    """Many ``key_line``s; those that fit are printed a batch at a time (one print per
     line costs a fraction of a millisecond: seconds for thousands of devices)."""
     batch: list[Text] = []
 
@@ -61,7 +61,7 @@ def _key_lines(console: Console, lines: list[tuple[str, Text]]) -> None:
     for key, after in lines:
         if len(key) + 2 + after.cell_len > console.width:
             flush()
-            _key_line(console, key, after)
+            key_line(console, key, after)
             continue
         batch.append(Text.assemble(Text(key, style=KEY_STYLE), "  ", after))
         if len(batch) >= 500:  # not so many at once that rendering them holds MiBs
@@ -117,7 +117,7 @@ def _details(console: Console, number: int, total: int, device: DeviceKey, redac
 def _candidate(console: Console, candidate: Candidate, redacted: bool) -> None:
     """One candidate as a block: key, field and MAC; then when, how, and where from."""
     head = literal(f"{candidate.field}  {candidate.device.mac or '-'}")
-    _key_line(console, gadgetbridge_form(candidate.key, redacted), head)
+    key_line(console, gadgetbridge_form(candidate.key, redacted), head)
     how = candidate.method + (" (deleted)" if candidate.deleted else "")
     if candidate.sightings > 1:
         how += f", seen {candidate.sightings:,} times in this file (the newest shown)"
@@ -158,7 +158,7 @@ def print_report(
         _key_lines(
             console,
             [
-                (gadgetbridge_form(d.chosen.key, redacted), _device_label(d.device))
+                (gadgetbridge_form(d.chosen.key, redacted), device_label(d.device))
                 for d in result.devices
             ],
         )
