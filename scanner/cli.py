@@ -285,7 +285,7 @@ def scan_command(
             metavar="DIR",
             help="Also write the examiner's report into DIR, outside the evidence: keys.json, "
             "candidates.csv, timeline.csv, report.html, case.json with every file's SHA-256 "
-            "and MD5 (docs/report.md). Scans in this process (no --jobs).",
+            "and MD5 (docs/report.md).",
             show_default=False,
         ),
     ] = None,
@@ -297,7 +297,7 @@ def scan_command(
         raise _usage_error(err, "--redact hides the keys that --qr and --copy hand over")
     if qr and json_output:
         raise _usage_error(err, "--qr draws on the terminal: not with --json")
-    workers = 1 if report_dir else jobs or os.cpu_count() or 1
+    workers = jobs or os.cpu_count() or 1
     progress = ScanProgress(err, parallel=workers > 1 and len(paths) > 1, inputs=len(paths))
     report = _examiner_report(report_dir, paths, redact, err)
     options = _options(

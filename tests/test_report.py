@@ -239,3 +239,32 @@ def test_100000_sightings_are_streamed(tmp_path: Path) -> None:
     with open(tmp_path / "many" / "timeline.csv", encoding="utf-8") as rows:
         assert sum(1 for _ in rows) == 100_001
     assert many - one < 16 * 1024, f"{one} KiB for 1 sighting, {many} KiB for 100,000"
+
+
+def test_the_report_is_the_same_with_workers(tmp_path: Path) -> None:
+    """--jobs 2 sends one input's small files to worker processes: the sightings come back to
+    this process in order, so every file of the report is what --jobs 1 writes."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for n in range(12):
+        (evidence / f"band{n:02d}.log").write_bytes(_log(n % 4 + 1))
+    (evidence / "other.log").write_bytes(f"authKey={fake_key('report-other')}\n".encode())
+    every_file = {"KEYSCAN_POOL_AFTER": "0"}  # every small text file goes to a worker
+    written = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"report-{jobs}"
+        args = ["scan", str(evidence), "--report", str(out), "--jobs", str(jobs)]
+        result = runner.invoke(app, args, env=every_file)
+        assert result.exit_code == 0, result.output
+        case = json.loads((out / "case.json").read_text(encoding="utf-8"))
+        digests = [(f["path"], f["sha256"], f["bytes_read_by_scan"]) for f in case["files"]]
+        written[jobs] = [
+            *((out / name).read_bytes() for name in ("keys.json", "candidates.csv")),
+            (out / "timeline.csv").read_bytes(),
+            (out / "report.html").read_bytes(),
+            digests,
+        ]
+    assert written[2] == written[1]
+    assert (
+        len(_rows(tmp_path / "report-2" / "timeline.csv")) == sum(n % 4 + 2 for n in range(12)) + 1
+    )
