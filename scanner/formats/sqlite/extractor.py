@@ -105,10 +105,12 @@ class _FamilyReader:
         method: Method,
         report: ImageReport,
         history: bool = False,
+        alone: bool = False,
     ) -> Iterator[Candidate]:
         """Candidates of one image; a companion view reports only what the main one lacks.
-        ``history``: the image is an older state than the main file (``deleted``)."""
-        for finding in read_image(image, report):
+        ``history``: the image is an older state than the main file (``deleted``);
+        ``alone``: a database without companions (``read_image``)."""
+        for finding in read_image(image, report, alone):
             self.known.add(finding.slot)
             if method == Method.SQLITE:
                 self.seen.add(finding.identity)
@@ -141,11 +143,14 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
     page_size: int | None = None
     main_error: ScanError | None = None
     main_report = ImageReport()
+    alone = family.wal is None and family.journal is None
     if family.db is not None:
         try:
             main = prepare_main(family.db.read_all(cap), cap)
             base, page_size = main.image, main.page_size
-            yield from reader.view(family.db.artifact, base, Method.SQLITE, main_report)
+            yield from reader.view(
+                family.db.artifact, base, Method.SQLITE, main_report, alone=alone
+            )
             if main.truncated:
                 main_error = Truncated(main.truncated)
             elif main_report.failures:
@@ -185,7 +190,10 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
         current = wal_view[0] if wal_view[0] is not None else base
         steps = recovery.wal(family.wal.artifact, *wal, shapes, current)
         yield from _deleted(steps, family.wal.artifact, ctx)
-    if base is not None and page_size is not None and family.db is not None:
+    # Alone, a database whose bytes can give the carver no key is not carved (read_image
+    # worked that out, and then left its tables' shapes out).
+    carve = main_report.carvable or not alone
+    if base is not None and page_size is not None and family.db is not None and carve:
         own = main_report.tables or shapes  # a damaged schema: the WAL's may still be read
         steps = recovery.database(family.db.artifact, base, page_size, own)
         yield from _deleted(steps, family.db.artifact, ctx)

@@ -204,6 +204,7 @@ class ImageReport:
     hints: list[DeviceInfo] = field(default_factory=list)  # MAC + name rows without a key
     failures: list[str] = field(default_factory=list)  # tables that could not be read to the end
     tables: list[TableShape] = field(default_factory=list)  # rowid tables, for the carver
+    carvable: bool = True  # False: the deleted-record carver can find no key in this image
 
 
 def finding_candidate(
@@ -318,19 +319,48 @@ def _shapes(
     return shapes
 
 
-def _mentions_key_fields(image: bytes | bytearray, schema_sql: list[object]) -> bool:
+def _names_in_text(image: bytes | bytearray) -> int | None:
+    """``prefilter.count_whole_names`` of the image; None for UTF-16 text, which the
+    byte search would not see."""
+    if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
+        return None
+    return count_whole_names(image)
+
+
+def _mentions_key_fields(in_image: int | None, schema_sql: list[object]) -> bool:
     """Whether JSON text naming a key field may be in the data, not just the schema.
 
     Names in JSON are quoted: when the image holds no more quoted key field names than
-    the schema's statements (``prefilter.count_whole_names``; free space and index pages
+    the schema's statements (``in_image``: ``_names_in_text``; free space and index pages
     count too), no text value can name one, and the row filter skips the costly LIKE terms
     and tables that can hold neither a key nor a hint.
     """
-    if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
-        return True  # UTF-16 text: the byte search below would not see the names
+    if in_image is None:
+        return True
     schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
     # Fewer in the image than in the schema: a statement cut across pages. Be careful.
-    return count_whole_names(image) != count_whole_names(schema)
+    return in_image != count_whole_names(schema)
+
+
+def _carvable(in_image: int | None, table_sql: list[object]) -> bool:
+    """Whether the deleted-record carver (``carve.carve_image``) may find a key here.
+
+    It reads a key only from a column the schema names a key field (every table column
+    is in its CREATE statement, so its folded text holds the folded name), or from JSON
+    text with a key field name in it, which the carver reads as contiguous UTF-8 bytes
+    of the image: a quoted name, an escape, or the Kelvin sign, all of which
+    ``count_whole_names`` counts. A UTF-16 image is not carved at all.
+    """
+    if in_image is None:
+        return False
+    if in_image:
+        return True
+    return any(not isinstance(sql, str) or _names_key_field(sql) for sql in table_sql)
+
+
+def _names_key_field(sql: str) -> bool:
+    folded = fold_name(sql)
+    return any(name in folded for name in vocabulary().names)
 
 
 def _may_hold_key_or_hint(sql: object) -> bool:
@@ -342,10 +372,14 @@ def _may_hold_key_or_hint(sql: object) -> bool:
     return any(name in folded for name in (*vocabulary().names, *_NAME_COLUMNS))
 
 
-def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Finding]:
+def read_image(
+    image: bytes | bytearray, report: ImageReport, alone: bool = False
+) -> Iterator[Finding]:
     """Every finding in every row of every table; Corrupt if the schema is unreadable.
 
     A table that breaks part-way keeps the rows read before the break (``report.failures``).
+    ``alone``: a database without companions, whose tables' shapes only its own carver
+    uses: not worked out when ``report.carvable`` is False.
     """
     connection = open_image(image)
     try:
@@ -356,8 +390,11 @@ def read_image(image: bytes | bytearray, report: ImageReport) -> Iterator[Findin
         except SQLITE_ERRORS as error:
             raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
         schema = [(name, root, sql) for kind, name, root, sql in master if kind == "table"]
-        report.tables = _shapes(connection, schema)
-        keyish_text = _mentions_key_fields(image, [sql for *_, sql in master])
+        in_image = _names_in_text(image)
+        report.carvable = _carvable(in_image, [sql for *_, sql in schema])
+        if report.carvable or not alone:
+            report.tables = _shapes(connection, schema)
+        keyish_text = _mentions_key_fields(in_image, [sql for *_, sql in master])
         for table, _, sql in schema:
             if table.startswith("sqlite_"):
                 continue  # SQLite's own bookkeeping
