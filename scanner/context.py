@@ -6,19 +6,34 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from scanner.artifacts import Artifact
-from scanner.containers.readahead import THREAD_AFTER
 from scanner.errors import InputBudgetExceeded, ScanError
 from scanner.model import Candidate, DeviceInfo, Problem
 from scanner.passwords import Password
-from scanner.pool import POOL_AFTER
 from scanner.ranking.sightings import Sightings
 
 if TYPE_CHECKING:
-    from scanner.inputs.metered import OnOpen
-    from scanner.pool import InputOrder
+    from scanner.artifacts.metered import OnOpen
+
+THREAD_AFTER = 4 << 20  # bytes a decoder produces before a read-ahead thread pays for itself
+# Small files seen in an input before its files go to worker processes: starting them costs
+# about 0.3 s (an interpreter importing every format), more than a few hundred small files
+# cost in one thread.
+POOL_AFTER = 400
+
+
+class Deferral(Protocol):
+    """An input's files out in worker processes (``scanner.pool.InputOrder``): what is
+    recorded meanwhile waits, so that the order is the one a single process gives."""
+
+    def hold(self, apply: Callable[[Any], None], value: Any) -> bool: ...
+
+    def send(self, extractor: str, artifact: Artifact, stream: BinaryIO) -> BinaryIO | None: ...
+
+    def apply(self, wait: bool) -> None: ...
+
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -130,7 +145,7 @@ class ScanContext:
         self._charging = 0  # containers above whose reads charge the budget (``charging``)
         # Set while files of this input are out in worker processes (scanner/pool.py): what
         # is recorded meanwhile waits there, so that the order is the same as without them.
-        self.later: InputOrder | None = None
+        self.later: Deferral | None = None
 
     def passwords(self, provenance: tuple[str, ...]) -> Iterator[Password]:
         """Every password to try, in order; then, if interactive, what the user types.

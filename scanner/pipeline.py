@@ -9,10 +9,12 @@ no format declared is our bug, reported as ``internal``, not as damage to the ev
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager, nullcontext
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -20,15 +22,15 @@ from typing import BinaryIO
 from scanner import registry
 from scanner.artifacts import Artifact, sniff
 from scanner.artifacts.artifact import pending_error
+from scanner.artifacts.metered import OnOpen
 from scanner.containers import readahead
 from scanner.containers.base import Container
 from scanner.containers.grouped import Grouper
 from scanner.context import MAX_DEPTH_CEILING, ScanContext, ScanOptions
 from scanner.errors import LimitExceeded, as_scan_error
 from scanner.extractors.base import Extractor
-from scanner.inputs.metered import OnOpen
 from scanner.model import Candidate, ScanResult
-from scanner.pool import ArtifactPool, Found, InputOrder, Job, extract_batch
+from scanner.pool import ArtifactPool, Found, InputOrder, Job, worker_options
 from scanner.ranking import choose_devices
 from scanner.roles import Role
 
@@ -108,6 +110,25 @@ def _dispatch(
             failure = pending_error(stream)  # a read the worker hand-off cut short
             if failure is not None:
                 raise failure
+
+
+def extract_batch(jobs: list[Job]) -> list[Found]:
+    """In a worker process (``scanner/pool.py``): each file as ``_dispatch`` would extract it
+    in the scan's thread, what it records kept for the scan's process to apply in order."""
+    extractors = {fmt.name: fmt for fmt in registry.EXTRACTORS}
+    results = []
+    for name, artifact, data in jobs:
+        found = Found()
+        ctx = ScanContext(worker_options(), recognise=registry.recognises)
+        ctx.add_now = found.candidates.append  # type: ignore[method-assign,assignment]
+        opened = replace(artifact, opener=partial(io.BytesIO, data))
+        with problems_at(ctx, artifact.chain):
+            for candidate in extractors[name]().extract(opened, io.BytesIO(data), ctx):
+                ctx.add(candidate)
+        found.problems, found.hints = ctx.problems, ctx.device_hints
+        found.files_seen = ctx.files_seen
+        results.append(found)
+    return results
 
 
 def _scan_input(

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.artifacts import Artifact
@@ -42,9 +41,6 @@ POOLED = frozenset({"json_doc", "xml_prefs", "log"})  # extractors that need onl
 BATCH_BYTES = 4 << 20
 BATCH_FILES = 128  # files per batch: amortises a round trip (about 0.1 ms) over many files
 IN_FLIGHT_PER_WORKER = 2
-# Files seen before the workers are started: starting them costs about 0.3 s (an interpreter
-# importing every format), more than a few hundred small files cost in one thread.
-POOL_AFTER = 400
 
 Job = tuple[str, Artifact, bytes]  # extractor name, artifact (without its opener), bytes
 
@@ -73,26 +69,11 @@ def _no_opener() -> BinaryIO:
     raise RuntimeError("an artifact sent to a worker is opened there from its bytes")
 
 
-def extract_batch(jobs: list[Job]) -> list[Found]:
-    """In a worker: each file as the pipeline would extract it in the scan's thread."""
-    from scanner import pipeline, registry
-    from scanner.context import ScanContext
-
-    extractors = {fmt.name: fmt for fmt in registry.EXTRACTORS}
-    results = []
-    for name, artifact, data in jobs:
-        found = Found()
-        ctx = ScanContext(_options, recognise=registry.recognises)
-        # Each sighting as recorded, applied in the scan's process (``InputOrder``).
-        ctx.add_now = found.candidates.append  # type: ignore[method-assign,assignment]
-        opened = replace(artifact, opener=partial(io.BytesIO, data))
-        with pipeline.problems_at(ctx, artifact.chain):
-            for candidate in extractors[name]().extract(opened, io.BytesIO(data), ctx):
-                ctx.add(candidate)
-        found.problems, found.hints = ctx.problems, ctx.device_hints
-        found.files_seen = ctx.files_seen
-        results.append(found)
-    return results
+def worker_options() -> ScanOptions:
+    """In a worker: the scan's options, as its pool was started with."""
+    if _options is None:
+        raise RuntimeError("not in a worker process of an ArtifactPool")
+    return _options
 
 
 class _Batch:

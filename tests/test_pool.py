@@ -16,9 +16,9 @@ from corpus.common import Expected, fake_key, fake_mac
 from scanner import pool
 from scanner.artifacts import Artifact
 from scanner.cli import app
-from scanner.context import ScanOptions
-from scanner.pipeline import scan
-from scanner.pool import Found, Job, extract_batch
+from scanner.context import POOL_AFTER, ScanOptions
+from scanner.pipeline import extract_batch, scan
+from scanner.pool import Found, Job
 from tests.helpers import tar_of
 
 Corpus = tuple[Path, dict[str, Expected]]
@@ -131,6 +131,6 @@ def test_below_the_threshold_no_worker_is_started(
     sent = _count_sent(monkeypatch)
     backup = tmp_path / "backup.tar"
     backup.write_bytes(tar_of(_members(5)))
-    options = ScanOptions()  # the default threshold: pool.POOL_AFTER small files
+    options = ScanOptions()  # the default threshold: POOL_AFTER small files
     assert _json_of(backup, 2, options) == _json_of(backup, 1, options)
-    assert sent == [] and pool.POOL_AFTER > 10
+    assert sent == [] and POOL_AFTER > 10

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from corpus.samples.adb_backups import Band, ab_bytes, zepp_members
 from scanner.artifacts import Artifact
-from scanner.inputs.metered import MeteredFile
+from scanner.artifacts.metered import MeteredFile
 from scanner.pipeline import scan
 from scanner.reports.progress import ScanProgress, human
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from corpus.common import fake_key, fake_mac
+from scanner.artifacts.metered import MeteredFile
 from scanner.cli import app
-from scanner.inputs.metered import MeteredFile
 from scanner.pipeline import scan
 from scanner.reports.examiner import ExaminerReport, cell, shown_command
 from tests.helpers import cli_json, runner, tar_of, zip_of

@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from scanner.context import THREAD_AFTER
+
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 _T = TypeVar("_T")
-THREAD_AFTER = 4 << 20  # bytes produced before a thread pays for itself
 DEPTH = 4  # chunks decoded ahead: memory is DEPTH x the producer's chunk size
 _POLL = 0.1  # seconds between a blocked producer's checks for close()
 # The producer needs the GIL for a moment after each C call; at CPython's default 5 ms

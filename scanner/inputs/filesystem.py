@@ -22,9 +22,9 @@ from typing import BinaryIO
 
 from scanner.artifacts import HEAD_SIZE, Artifact
 from scanner.artifacts.device_paths import storage_member_to_device_path
+from scanner.artifacts.metered import OnOpen, open_file, open_regular
 from scanner.context import ScanContext
 from scanner.errors import LimitExceeded, Unreadable, Unsupported
-from scanner.inputs.metered import OnOpen, open_file, open_regular
 from scanner.inputs.twrp import verify_digests, verify_file
 from scanner.registry import GROUPERS
 

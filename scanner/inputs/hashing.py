@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.inputs.metered import MeteredFile
+from scanner.artifacts.metered import MeteredFile
 
 CHUNK = 1 << 20
 

@@ -13,17 +13,16 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from scanner import __version__
+from scanner.artifacts.metered import MeteredFile, OnOpen
 from scanner.inputs.hashing import InputHashes
-from scanner.inputs.metered import MeteredFile, OnOpen
 from scanner.model import Candidate, ScanResult
-from scanner.ranking.choose import comparable
 from scanner.reports.common import gadgetbridge_form, iso
+from scanner.reports.html_report import KeySpan, write_html
 from scanner.reports.json_report import write_json
 
 FILES = ("keys.json", "candidates.csv", "timeline.csv", "report.html", "case.json")
@@ -90,27 +89,6 @@ def check_folder(folder: Path, inputs: Iterable[Path]) -> Path:
     return where
 
 
-@dataclass
-class KeySpan:
-    """Every sighting of one key, summed up for the timeline picture (bounded per key)."""
-
-    count: int = 0
-    untimed: int = 0
-    earliest: datetime | None = None
-    newest: datetime | None = None
-
-    def add(self, moment: datetime | None) -> None:
-        self.count += 1
-        if moment is None:
-            self.untimed += 1
-            return
-        moment = comparable(moment)
-        if self.earliest is None or moment < self.earliest:
-            self.earliest = moment
-        if self.newest is None or moment > self.newest:
-            self.newest = moment
-
-
 def _open(path: Path, errors: str = "backslashreplace") -> TextIO:
     # "x": never overwrite; undecodable names (lone surrogates) shown as \udcxx
     return open(path, "x", encoding="utf-8", errors=errors, newline="")
@@ -168,8 +146,6 @@ class ExaminerReport:
         )
 
     def finish(self, result: ScanResult, exit_code: int, argv: Sequence[str]) -> None:
-        from scanner.reports.html_report import write_html
-
         self._timeline.close()
         files = self.hashes.finish()
         with _open(self.folder / "keys.json", errors="surrogateescape") as out:

@@ -9,9 +9,10 @@ evidence goes through ``html.escape``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import segno
 
@@ -19,9 +20,6 @@ from scanner import __version__
 from scanner.model import Candidate, DeviceKey, ScanResult
 from scanner.ranking.choose import comparable
 from scanner.reports.common import gadgetbridge_form, iso, visible
-
-if TYPE_CHECKING:
-    from scanner.reports.examiner import KeySpan
 
 MAX_DEVICES = 200  # the rest are in keys.json and candidates.csv
 MAX_ROWS = 1000
@@ -36,6 +34,27 @@ table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;paddin
 .chosen{font-weight:bold}svg text{font:11px ui-monospace,monospace}
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+@dataclass
+class KeySpan:
+    """Every sighting of one key, summed up for the timeline picture (bounded per key)."""
+
+    count: int = 0
+    untimed: int = 0
+    earliest: datetime | None = None
+    newest: datetime | None = None
+
+    def add(self, moment: datetime | None) -> None:
+        self.count += 1
+        if moment is None:
+            self.untimed += 1
+            return
+        moment = comparable(moment)
+        if self.earliest is None or moment < self.earliest:
+            self.earliest = moment
+        if self.newest is None or moment > self.newest:
+            self.newest = moment
 
 
 def text(value: object) -> str:

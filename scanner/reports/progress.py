@@ -18,7 +18,7 @@ from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TimeEla
 from rich.text import Text
 
 from scanner.artifacts import Artifact
-from scanner.inputs.metered import MeteredFile, OnOpen
+from scanner.artifacts.metered import MeteredFile, OnOpen
 from scanner.reports.common import visible
 
 BIG = 1 << 20  # a file this size or more shows its bytes read
