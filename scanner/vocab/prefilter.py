@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import cache
+from typing import Protocol
 
 from scanner.vocab.keys import SEPARATOR, Vocabulary, vocabulary
 
@@ -85,7 +86,15 @@ def _searches(vocab: Vocabulary) -> tuple[tuple[re.Pattern[bytes], ...], ...]:
     )
 
 
-def count_whole_names(data: bytes | bytearray, piece: int = 256 << 10) -> int:
+class ByteView(Protocol):
+    """Bytes held or not (a database image in a file): its length, slices, ``in``."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: slice, /) -> bytes | bytearray: ...
+    def __contains__(self, needle: bytes, /) -> bool: ...
+
+
+def count_whole_names(data: ByteView, piece: int = 256 << 10) -> int:
     """How many key field names stand whole (quoted, or as an XML tag) in ``data``, a piece
     at a time (a database image need not be copied whole); plus one if an escape may
     spell a name character, so that a count that does not grow means no new name."""

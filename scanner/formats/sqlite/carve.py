@@ -47,6 +47,7 @@ from scanner.formats.sqlite.btree_layout import (
     TABLE_PAGES,
     TEXT_UTF8,
 )
+from scanner.formats.sqlite.image import FileImage, Image
 from scanner.formats.sqlite.records import (
     Buffer,
     Record,
@@ -64,6 +65,7 @@ _JSON_STARTS = 8  # "{" or "[" before an anchor tried as the start of a JSON val
 _DECODER = json.JSONDecoder()
 # A key field name shortly before a value inside JSON text (plain or escaped in a string).
 _NAME_WINDOW = 48
+_SPAN = 4 << 20  # bytes of an image in a file that the carver holds at a time
 
 
 def _names_a_key(buf: Buffer, lo: int, hi: int) -> bool:
@@ -94,11 +96,11 @@ class _Page:
     content_start: int
 
 
-def usable_size(image: Buffer, page_size: int) -> int:
+def usable_size(image: Image, page_size: int) -> int:
     return page_size - image[HEADER_RESERVED_SPACE_OFFSET]
 
 
-def is_utf8(image: Buffer) -> bool:
+def is_utf8(image: Image) -> bool:
     """Anchors and text are searched as UTF-8; a UTF-16 database is not carved."""
     at = HEADER_TEXT_ENCODING_OFFSET
     return len(image) >= at + 4 and int.from_bytes(image[at : at + 4], "big") in (0, TEXT_UTF8)
@@ -143,20 +145,20 @@ def free_regions(buf: Buffer, page: _Page, usable: int) -> list[tuple[str, int, 
     return regions
 
 
-def freelist_pages(image: Buffer, page_size: int) -> dict[int, int]:
+def freelist_pages(image: Image, page_size: int) -> dict[int, int]:
     """Freelist page number -> where its old bytes start (after a trunk's own list)."""
     pages = len(image) // page_size
-    trunk = struct.unpack_from(">I", image, HEADER_FREELIST_OFFSET)[0]
+    trunk = struct.unpack(">I", image[HEADER_FREELIST_OFFSET : HEADER_FREELIST_OFFSET + 4])[0]
     usable = usable_size(image, page_size)
     found: dict[int, int] = {}
     while 1 <= trunk <= pages and trunk not in found:
-        base = (trunk - 1) * page_size
-        following, count = struct.unpack_from(FREELIST_TRUNK_FORMAT, image, base)
+        page = image[(trunk - 1) * page_size : trunk * page_size]  # a slice of a file image
+        following, count = struct.unpack_from(FREELIST_TRUNK_FORMAT, page, 0)
         count = min(count, (usable - FREELIST_TRUNK_HEADER_SIZE) // FREELIST_LEAF_NUMBER_SIZE)
         found[trunk] = FREELIST_TRUNK_HEADER_SIZE + FREELIST_LEAF_NUMBER_SIZE * count
         for index in range(count):
-            at = base + FREELIST_TRUNK_HEADER_SIZE + FREELIST_LEAF_NUMBER_SIZE * index
-            leaf = struct.unpack_from(">I", image, at)[0]
+            at = FREELIST_TRUNK_HEADER_SIZE + FREELIST_LEAF_NUMBER_SIZE * index
+            leaf = struct.unpack_from(">I", page, at)[0]
             if 1 <= leaf <= pages:
                 found.setdefault(leaf, 0)
         trunk = following
@@ -164,7 +166,7 @@ def freelist_pages(image: Buffer, page_size: int) -> dict[int, int]:
 
 
 def table_owners(
-    image: Buffer, page_size: int, shapes: Sequence[TableShape]
+    image: Image, page_size: int, shapes: Sequence[TableShape]
 ) -> dict[int, TableShape]:
     """Which table each page of a live table b-tree belongs to (interior pages read)."""
     pages, usable = len(image) // page_size, usable_size(image, page_size)
@@ -175,18 +177,23 @@ def table_owners(
             number = stack.pop()
             if not 1 <= number <= pages or number in owners:
                 continue
-            page = _btree(image, (number - 1) * page_size, number, usable)
+            base = (number - 1) * page_size
+            head = image[base : base + PAGE1_BTREE_OFFSET + INTERIOR_HEADER_SIZE]
+            page = _btree(head, 0, number, usable)  # offsets below: from the page's start
             if page is None or page.page_type not in TABLE_PAGES:
                 continue
             owners[number] = shape
             if page.page_type != INTERIOR_TABLE:
                 continue
-            stack.append(struct.unpack_from(">I", image, page.header + RIGHT_CHILD_OFFSET)[0])
+            count = min(page.cell_count, (usable - 12) // CELL_POINTER_SIZE)
             first = page.header + INTERIOR_HEADER_SIZE
-            for index in range(min(page.cell_count, (usable - 12) // CELL_POINTER_SIZE)):
-                cell = struct.unpack_from(">H", image, first + index * CELL_POINTER_SIZE)[0]
+            # The pointers of page 1 may run past its usable bytes: read as far as they go.
+            raw = image[base : base + max(usable, first + CELL_POINTER_SIZE * count)]
+            stack.append(struct.unpack_from(">I", raw, page.header + RIGHT_CHILD_OFFSET)[0])
+            for index in range(count):
+                cell = struct.unpack_from(">H", raw, first + index * CELL_POINTER_SIZE)[0]
                 if cell + 4 <= usable:
-                    stack.append(struct.unpack_from(">I", image, page.base + cell)[0])
+                    stack.append(struct.unpack_from(">I", raw, cell)[0])
     return owners
 
 
@@ -360,8 +367,21 @@ def carve_page(
             yield Carved(number, record.start - base, kind, record)
 
 
+def _spans(image: Image, page_size: int) -> Iterator[tuple[int, Buffer]]:
+    """(number of the first page, bytes of whole pages from it): an image in memory whole,
+    one in a file ``_SPAN`` bytes at a time. A free region lies inside its page, so no
+    anchor or record read from a free region crosses a cut."""
+    if not isinstance(image, FileImage):
+        yield 1, image
+        return
+    step = max(page_size, _SPAN // page_size * page_size)
+    end = len(image) // page_size * page_size
+    for at in range(0, end, step):
+        yield at // page_size + 1, image[at : min(at + step, end)]
+
+
 def carve_image(
-    image: Buffer,
+    image: Image,
     page_size: int,
     shapes: Sequence[TableShape],
     engine: patterns.Engine | None = None,
@@ -374,29 +394,32 @@ def carve_image(
     usable = usable_size(image, page_size)
     freed = freelist_pages(image, page_size)
     owners: dict[int, TableShape] | None = None
-    # Pages with a hex run anywhere, when an engine finds them at GB/s: a free region
-    # lies inside its page, so other live pages hold no anchor in their free space.
-    pages = len(image) // page_size
-    numbers: Iterable[int] = range(1, pages + 1)
-    ends = (engine or patterns.default_engine()).hex_run_ends(image)
-    if ends is not None:
-        hex_pages = {(end - 1) // page_size + 1 for end in ends}
-        numbers = sorted(n for n in hex_pages | freed.keys() if n <= pages)
-    for number in numbers:
-        base = (number - 1) * page_size
-        if number in freed:
-            skip = freed[number]
-            yield from carve_page(image, base, number, usable, shapes, None, "freelist", skip)
-            continue
-        if image[base + (PAGE1_BTREE_OFFSET if number == 1 else 0)] not in TABLE_PAGES:
-            continue
-        page = _btree(image, base, number, usable)
-        if page is None:
-            continue
-        regions = free_regions(image, page, usable)
-        if not any(ANCHOR.search(image, lo, hi) for _, lo, hi in regions):
-            continue
-        if owners is None:  # needed only once some free space holds an anchor
-            owners = table_owners(image, page_size, shapes)
-        if _worth_reading(image, regions, owners.get(number)):
-            yield from carve_page(image, base, number, usable, shapes, owners.get(number), "live")
+    engine = engine or patterns.default_engine()
+    for first, buf in _spans(image, page_size):
+        last = first + len(buf) // page_size - 1
+        numbers: Iterable[int] = range(first, last + 1)
+        # Pages with a hex run anywhere, when an engine finds them at GB/s: a free region
+        # lies inside its page, so other live pages hold no anchor in their free space.
+        ends = engine.hex_run_ends(buf)
+        if ends is not None:
+            hex_pages = {(end - 1) // page_size + first for end in ends}
+            numbers = sorted(n for n in hex_pages | freed.keys() if first <= n <= last)
+        for number in numbers:
+            base = (number - first) * page_size
+            if number in freed:
+                skip = freed[number]
+                yield from carve_page(buf, base, number, usable, shapes, None, "freelist", skip)
+                continue
+            if buf[base + (PAGE1_BTREE_OFFSET if number == 1 else 0)] not in TABLE_PAGES:
+                continue
+            page = _btree(buf, base, number, usable)
+            if page is None:
+                continue
+            regions = free_regions(buf, page, usable)
+            if not any(ANCHOR.search(buf, lo, hi) for _, lo, hi in regions):
+                continue
+            if owners is None:  # needed only once some free space holds an anchor
+                owners = table_owners(image, page_size, shapes)
+            owner = owners.get(number)
+            if _worth_reading(buf, regions, owner):
+                yield from carve_page(buf, base, number, usable, shapes, owner, "live")

@@ -30,7 +30,8 @@ from scanner.formats.sqlite.carve import (
     is_utf8,
     table_owners,
 )
-from scanner.formats.sqlite.records import Buffer, TableShape
+from scanner.formats.sqlite.image import Image
+from scanner.formats.sqlite.records import TableShape
 from scanner.formats.sqlite.rows import Finding, finding_candidate, row_findings
 from scanner.formats.sqlite.wal import Journal, WalLog, wal_versions
 from scanner.model import Candidate, Confidence, Method
@@ -86,7 +87,7 @@ class Recovery:
                     yield replace(candidate, confidence=Confidence.LOW) if unsure else candidate
 
     def database(
-        self, artifact: Artifact, image: Buffer, page_size: int, shapes: Sequence[TableShape]
+        self, artifact: Artifact, image: Image, page_size: int, shapes: Sequence[TableShape]
     ) -> Iterator[Candidate]:
         """Deleted rows of the database file itself."""
         carved = carve_image(image, page_size, shapes, self.engine)
@@ -98,7 +99,7 @@ class Recovery:
         data: bytes,
         log: WalLog,
         shapes: Sequence[TableShape],
-        current: Buffer | None,
+        current: Image | None,
     ) -> Iterator[Candidate]:
         """Page versions of the WAL other than the committed state's. ``current`` (the
         committed image, or the main file) tells which table a page belongs to."""

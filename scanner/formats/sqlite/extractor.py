@@ -1,8 +1,9 @@
 """SQLite databases with their -wal and -journal companions.
 
 A family (a database and the companions beside it) is read as up to three views, each a
-database image built in memory and opened with ``Connection.deserialize()`` (opening the
-evidence path would write -shm/-wal files beside it):
+database image built in memory and opened with ``Connection.deserialize()``, or, when
+large, written into a private temporary file of ours that SQLite opens read-only
+(``image``); never the evidence path (opening it would write -shm/-wal files beside it):
 
 - the main file as it is: method "sqlite";
 - the main file with the WAL's committed frames applied: what the app last saw; values
@@ -16,7 +17,7 @@ Then the deleted data of the family (``sqlite_deleted``): older WAL frames, free
 pages and free space of the main file, free space of the journal's pre-images; each
 such key is ``deleted`` and is not reported again if a view already gave it.
 
-Rows are read by ``rows``; images are built by ``wal``.
+Rows are read by ``rows``; images are built by ``wal`` and ``image``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -33,21 +35,20 @@ from scanner.errors import Corrupt, ScanError, Truncated
 from scanner.extractors.base import engine_for
 from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
 from scanner.formats.sqlite.deleted import Recovery
+from scanner.formats.sqlite.image import (
+    Image,
+    close_image,
+    image_rolled_back,
+    image_with_wal,
+    load_main,
+)
 from scanner.formats.sqlite.rows import (
     SQLITE_ERRORS,
     ImageReport,
     finding_candidate,
     read_image,
 )
-from scanner.formats.sqlite.wal import (
-    Journal,
-    WalLog,
-    apply_wal,
-    prepare_main,
-    read_journal,
-    read_wal,
-    roll_back,
-)
+from scanner.formats.sqlite.wal import Journal, WalLog, read_journal, read_wal
 from scanner.model import Candidate, DeviceInfo, Method
 
 log = logging.getLogger("keyscan")
@@ -79,6 +80,25 @@ class Member:
             raise LimitExceeded(f"database is larger than the {cap:,}-byte limit")
         return data
 
+    @property
+    def size(self) -> int | None:
+        """Its size if known (a spool's is exact)."""
+        if self.stream is not None:
+            size = self.stream.seek(0, io.SEEK_END)
+            self.stream.seek(0)
+            return size
+        return self.artifact.size
+
+    @contextmanager
+    def reading(self) -> Iterator[BinaryIO]:
+        """Its bytes from the start (a spool stays open: the family closes it)."""
+        if self.stream is not None:
+            self.stream.seek(0)
+            yield self.stream
+        else:
+            with self.artifact.open() as handle:
+                yield handle
+
 
 @dataclass
 class Family:
@@ -101,7 +121,7 @@ class _FamilyReader:
     def view(
         self,
         artifact: Artifact,
-        image: bytes | bytearray,
+        image: Image,
         method: Method,
         report: ImageReport,
         history: bool = False,
@@ -137,20 +157,28 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
     Trouble with a companion is reported on the companion and the rest goes on; trouble
     with the main file is raised at the end, after the companions were read.
     """
+    images: list[Image | None] = []  # every image built: files of ours go when closed
+    try:
+        yield from _extract(family, ctx, images)
+    finally:
+        for image in images:
+            close_image(image)
+
+
+def _extract(family: Family, ctx: ScanContext, images: list[Image | None]) -> Iterator[Candidate]:
     reader = _FamilyReader(ctx)
     cap = ctx.limits.max_sqlite_bytes
-    base: bytes | bytearray | None = None
+    base: Image | None = None
     page_size: int | None = None
     main_error: ScanError | None = None
     main_report = ImageReport()
     alone = family.wal is None and family.journal is None
-    if family.db is not None:
+    if (db := family.db) is not None:
         try:
-            main = prepare_main(family.db.read_all(cap), cap)
+            main = load_main(db.reading, db.size, lambda: db.read_all(cap), cap)
+            images.append(main.image)
             base, page_size = main.image, main.page_size
-            yield from reader.view(
-                family.db.artifact, base, Method.SQLITE, main_report, alone=alone
-            )
+            yield from reader.view(db.artifact, base, Method.SQLITE, main_report, alone=alone)
             if main.truncated:
                 main_error = Truncated(main.truncated)
             elif main_report.failures:
@@ -161,26 +189,28 @@ def extract_family(family: Family, ctx: ScanContext) -> Iterator[Candidate]:
             main_error = Corrupt(f"SQLite cannot read it: {error}")
     wal: tuple[bytes, WalLog] | None = None
     journal: Journal | None = None
-    wal_view: tuple[bytearray | None, ImageReport] = (None, ImageReport())
+    wal_view: tuple[Image | None, ImageReport] = (None, ImageReport())
     if family.wal is not None:
 
-        def with_wal(data: bytes) -> tuple[bytearray | None, bool]:
+        def with_wal(data: bytes) -> tuple[Image | None, bool]:
             nonlocal wal
             log = read_wal(data)
             _check_page_size(log.page_size, page_size)
             wal = (data, log)
-            return apply_wal(base, data, log), False
+            images.append(image := image_with_wal(base, data, log))
+            return image, False
 
         wal_view = yield from _companion(family.wal, Method.WAL, with_wal, base is not None, reader)
     if family.journal is not None:
 
-        def rolled_back(data: bytes) -> tuple[bytearray | None, bool]:
+        def rolled_back(data: bytes) -> tuple[Image | None, bool]:
             nonlocal journal
             journal = read_journal(data, page_size)
             if journal.pages:
                 _check_page_size(journal.page_size, page_size)
+            images.append(image := image_rolled_back(base, journal))
             # A persisted journal's transaction committed: its pre-images are history.
-            return roll_back(base, journal), journal.committed
+            return image, journal.committed
 
         yield from _companion(family.journal, Method.JOURNAL, rolled_back, base is not None, reader)
     # Deleted data, once every live view has said what it holds.
@@ -226,10 +256,10 @@ def _check_page_size(companion: int, database: int | None) -> None:
 def _companion(
     member: Member,
     method: Method,
-    build: Callable[[bytes], tuple[bytearray | None, bool]],
+    build: Callable[[bytes], tuple[Image | None, bool]],
     has_main: bool,
     reader: _FamilyReader,
-) -> Generator[Candidate, None, tuple[bytearray | None, ImageReport]]:
+) -> Generator[Candidate, None, tuple[Image | None, ImageReport]]:
     """One companion's view. Its own damage is a problem on its own provenance; a view
     built without a main file is best effort and fails quietly. Returns the image and
     what reading it found (its schema is the newest, for the deleted-data pass)."""

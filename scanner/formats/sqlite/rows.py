@@ -19,6 +19,7 @@ from scanner.artifacts import Artifact
 from scanner.errors import Corrupt
 from scanner.extractors.base import make_candidate
 from scanner.formats.json.walk import parse_json_text, walk_json
+from scanner.formats.sqlite.image import FileImage, Image
 from scanner.formats.sqlite.records import TableShape, affinity
 from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import fold_name, is_key_field, is_wearable_model, vocabulary
@@ -225,14 +226,20 @@ def finding_candidate(
     )
 
 
-def open_image(image: bytes | bytearray) -> sqlite3.Connection:
-    """An in-memory connection over a copy of ``image``: never a file beside the evidence."""
-    connection = sqlite3.connect(":memory:")
+def open_image(image: Image) -> sqlite3.Connection:
+    """An in-memory connection over a copy of ``image``, or a read-only one to the file of
+    ours that holds a large image: never a file of the evidence."""
+    target, uri = (image.uri, True) if isinstance(image, FileImage) else (":memory:", False)
+    try:
+        connection = sqlite3.connect(target, uri=uri)
+    except SQLITE_ERRORS as error:
+        raise Corrupt(f"SQLite cannot read it: {error}") from error
     connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
     for name in _ANDROID_COLLATIONS:
         connection.create_collation(name, _compare)
     try:
-        connection.deserialize(image)
+        if not isinstance(image, FileImage):
+            connection.deserialize(image)
         connection.execute("PRAGMA query_only = 1")
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except SQLITE_ERRORS as error:
@@ -319,7 +326,7 @@ def _shapes(
     return shapes
 
 
-def _names_in_text(image: bytes | bytearray) -> int | None:
+def _names_in_text(image: Image) -> int | None:
     """``prefilter.count_whole_names`` of the image; None for UTF-16 text, which the
     byte search would not see."""
     if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
@@ -372,9 +379,7 @@ def _may_hold_key_or_hint(sql: object) -> bool:
     return any(name in folded for name in (*vocabulary().names, *_NAME_COLUMNS))
 
 
-def read_image(
-    image: bytes | bytearray, report: ImageReport, alone: bool = False
-) -> Iterator[Finding]:
+def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterator[Finding]:
     """Every finding in every row of every table; Corrupt if the schema is unreadable.
 
     A table that breaks part-way keeps the rows read before the break (``report.failures``).

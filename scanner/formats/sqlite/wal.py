@@ -71,13 +71,24 @@ class MainImage:
     truncated: str | None  # plain words when the file ended early
 
 
-def prepare_main(raw: bytes, cap: int) -> MainImage:
-    """The main database file as an image SQLite will read: checked, padded, patched."""
-    if len(raw) < DATABASE_HEADER_SIZE:
-        raise Truncated(f"only {len(raw)} bytes: shorter than the 100-byte SQLite header")
-    if not raw.startswith(SQLITE_MAGIC):
+@dataclass(frozen=True)
+class MainPlan:
+    """How a main file of ``length`` bytes becomes an image SQLite will read."""
+
+    page_size: int
+    size: int  # bytes of the image: the file, padded with empty pages
+    page_count: int | None  # written into the header when its own count cannot be used
+    truncated: str | None  # plain words when the file ended early
+
+
+def plan_main(head: bytes, length: int, cap: int) -> MainPlan:
+    """Checks the header (``head``: the file's first 100 bytes, fewer if it has fewer) of a
+    file of ``length`` bytes; Truncated or Corrupt when SQLite could not read it."""
+    if length < DATABASE_HEADER_SIZE:
+        raise Truncated(f"only {length} bytes: shorter than the 100-byte SQLite header")
+    if not head.startswith(SQLITE_MAGIC):
         raise Corrupt("does not start with the SQLite header")
-    header = DATABASE_HEADER.parse(raw[:DATABASE_HEADER_SIZE])
+    header = DATABASE_HEADER.parse(head[:DATABASE_HEADER_SIZE])
     page_size = 65536 if header.page_size == 1 else header.page_size
     if not valid_page_size(page_size):
         raise Corrupt(f"the header gives a page size of {page_size}, which SQLite never writes")
@@ -90,39 +101,44 @@ def prepare_main(raw: bytes, cap: int) -> MainImage:
         raise Corrupt("the header's payload fractions are damaged (not 64/32/32)")
     if header.read_version not in (1, 2):
         raise Corrupt(f"the header's read version is {header.read_version}, not 1 or 2")
-    whole_pages = -(-len(raw) // page_size) * page_size
+    whole_pages = -(-length // page_size) * page_size
     # The header's page count is trusted only when SQLite marked it valid (fileformat2 1.3.7).
     declared = header.page_count if header.change_counter == header.version_valid_for else 0
     want = max(whole_pages, declared * page_size)
-    recount = want > min(cap, whole_pages + _padding_allowance(len(raw)))
-    if recount:
+    page_count: int | None = None
+    if want > min(cap, whole_pages + _padding_allowance(length)):
         # A damaged count, or a file cut to a sliver: tell SQLite the real size instead of
         # padding (a header claiming 2^31 pages must not allocate them).
         truncated: str | None = (
             f"the header claims {declared:,} pages ({want:,} bytes), the file holds "
-            f"{len(raw):,} bytes; read as what is there"
+            f"{length:,} bytes; read as what is there"
         )
-        want = whole_pages
+        want, page_count = whole_pages, whole_pages // page_size
     else:
         truncated = None
-    if want > len(raw):
+    if want > length:
         truncated = (
-            f"the database ends early: {len(raw):,} of {want:,} bytes;"
+            f"the database ends early: {length:,} of {want:,} bytes;"
             " the missing part was read as empty pages"
         )
+    return MainPlan(page_size, want, page_count, truncated)
+
+
+def prepare_main(raw: bytes, cap: int) -> MainImage:
+    """The main database file as an image SQLite will read: checked, padded, patched."""
+    plan = plan_main(raw[:DATABASE_HEADER_SIZE], len(raw), cap)
     if (
-        not recount
-        and want == len(raw)
+        plan.page_count is None
+        and plan.size == len(raw)
         and 2 not in raw[WRITE_VERSION_OFFSET : WRITE_VERSION_OFFSET + 2]
     ):
-        return MainImage(raw, page_size, truncated)  # nothing to change: no copy
+        return MainImage(raw, plan.page_size, plan.truncated)  # nothing to change: no copy
     image = bytearray(raw)
-    if recount:
-        count = (whole_pages // page_size).to_bytes(4, "big")
-        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = count
-    image.extend(bytes(want - len(raw)))  # missing pages read as empty ones
+    if plan.page_count is not None:
+        image[_PAGE_COUNT_OFFSET : _PAGE_COUNT_OFFSET + 4] = plan.page_count.to_bytes(4, "big")
+    image.extend(bytes(plan.size - len(raw)))  # missing pages read as empty ones
     make_readable(image)
-    return MainImage(image, page_size, truncated)
+    return MainImage(image, plan.page_size, plan.truncated)
 
 
 # --- write-ahead log -------------------------------------------------------------------
@@ -227,27 +243,43 @@ def wal_versions(data: bytes, log: WalLog) -> list[FrameVersion]:
     return versions
 
 
-def apply_wal(base: bytes | bytearray | None, data: bytes, log: WalLog) -> bytearray | None:
-    """``base`` with the committed frames applied; None when there is nothing to build.
+def wal_overlay(
+    base_size: int | None, data: bytes, log: WalLog
+) -> tuple[int, list[tuple[int, memoryview]]] | None:
+    """(image size, [(offset, page)]) of the committed frames over a main file of
+    ``base_size`` bytes (None: no main file); None when there is nothing to build.
 
     Without a main file the image is built from the frames alone, if page 1 is among them.
     """
     if not log.frames:
         return None
-    present = max(max(f.page_number for f in log.frames) * log.page_size, len(base or b""))
+    present = max(max(f.page_number for f in log.frames) * log.page_size, base_size or 0)
     size = _bounded_size(log.db_pages * log.page_size, present, "the last commit frame")
-    if base is None:
-        if not any(frame.page_number == 1 for frame in log.frames):
-            return None
-        image = bytearray(size)
-    else:
-        image = bytearray(base[:size])
-        image.extend(bytes(size - len(image)))
-    for frame in log.frames:  # later frames of a page replace earlier ones
-        if frame.page_number > log.db_pages:
-            continue  # cut off by the commit's size (the database shrank)
-        start = (frame.page_number - 1) * log.page_size
-        image[start : start + log.page_size] = data[frame.offset : frame.offset + log.page_size]
+    if base_size is None and not any(frame.page_number == 1 for frame in log.frames):
+        return None
+    view = memoryview(data)
+    pages = [
+        ((frame.page_number - 1) * log.page_size, view[frame.offset : frame.offset + log.page_size])
+        for frame in log.frames  # later frames of a page replace earlier ones
+        if frame.page_number <= log.db_pages  # else cut off by the commit's size (it shrank)
+    ]
+    return size, pages
+
+
+def apply_wal(base: bytes | bytearray | None, data: bytes, log: WalLog) -> bytearray | None:
+    """``base`` with the committed frames applied; None when there is nothing to build."""
+    overlay = wal_overlay(None if base is None else len(base), data, log)
+    return None if overlay is None else overlaid_in_memory(base, *overlay)
+
+
+def overlaid_in_memory(
+    base: bytes | bytearray | None, size: int, pages: list[tuple[int, memoryview]]
+) -> bytearray:
+    """``base`` (None: empty pages) cut or padded to ``size`` bytes, ``pages`` written over it."""
+    image = bytearray(size) if base is None else bytearray(base[:size])
+    image.extend(bytes(size - len(image)))
+    for start, page in pages:
+        image[start : start + len(page)] = page
     make_readable(image)
     return image
 
@@ -350,22 +382,26 @@ def _same_nonce_records(data: bytes, offset: int, page_size: int) -> dict[int, b
     return pages
 
 
-def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
-    """The database as it was before the interrupted transaction; None if not buildable."""
+def journal_overlay(
+    base_size: int | None, journal: Journal
+) -> tuple[int, list[tuple[int, memoryview]]] | None:
+    """(image size, [(offset, page)]) of the database before the interrupted transaction,
+    over a main file of ``base_size`` bytes (None: no main file); None if not buildable."""
     if journal.initial_pages == 0 or not journal.pages:
         return None
-    present = max(max(journal.pages) * journal.page_size, len(base or b""))
+    present = max(max(journal.pages) * journal.page_size, base_size or 0)
     size = _bounded_size(journal.initial_pages * journal.page_size, present, "the journal")
-    if base is None:
-        if 1 not in journal.pages:
-            return None
-        image = bytearray(size)
-    else:
-        image = bytearray(base[:size])
-        image.extend(bytes(size - len(image)))
-    for number, page in journal.pages.items():
-        if number <= journal.initial_pages:  # pages past the old end were new: dropped
-            start = (number - 1) * journal.page_size
-            image[start : start + journal.page_size] = page
-    make_readable(image)
-    return image
+    if base_size is None and 1 not in journal.pages:
+        return None
+    pages = [
+        ((number - 1) * journal.page_size, memoryview(page))
+        for number, page in journal.pages.items()
+        if number <= journal.initial_pages  # pages past the old end were new: dropped
+    ]
+    return size, pages
+
+
+def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
+    """The database as it was before the interrupted transaction; None if not buildable."""
+    overlay = journal_overlay(None if base is None else len(base), journal)
+    return None if overlay is None else overlaid_in_memory(base, *overlay)

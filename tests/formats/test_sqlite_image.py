@@ -1,0 +1,180 @@
+"""Large databases are read through a temporary file of ours, never whole in memory
+(issue 17 item 5: peak RSS was about 2.2 x the largest database).
+
+A database over ``image.SMALL_IMAGE`` is written a piece at a time into a private
+temporary file that SQLite opens read-only, and the carver reads slices of it. Python's
+heap is measured with ``tracemalloc`` (our bytes; SQLite's own cache is bounded by its
+``cache_size``); nothing is timed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import sqlite3
+import tarfile
+import tempfile
+import tracemalloc
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from corpus.common import Expected, fake_key, fake_mac
+from scanner.context import ScanOptions
+from scanner.formats.sqlite import image
+from scanner.model import Method, ScanResult
+from scanner.pipeline import scan
+from scanner.reports.json_report import to_dict
+
+MiB = 1 << 20
+KEY, MAC = fake_key("large-db"), fake_mac("large-db")
+GONE, GONE_MAC = fake_key("large-db-deleted"), fake_mac("large-db-deleted")
+MEMBER = "apps/com.xiaomi.hm.health/db/origin_db"
+
+
+def large_database(path: Path, mib: int) -> None:
+    """About ``mib`` MiB, built row by row: random blobs, then a DEVICE table (its pages at
+    the end of the file) with a live key and a deleted one (secure_delete off: the row
+    stays in its page's free space); a WAL-mode header, as Android leaves it."""
+    rng = random.Random(mib)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA secure_delete = OFF")
+    connection.execute("CREATE TABLE ACTIVITY (_id INTEGER PRIMARY KEY, DATA BLOB)")
+    for _ in range(mib * MiB // (64 * 4000)):
+        rows = [(rng.randbytes(4000),) for _ in range(64)]
+        connection.executemany("INSERT INTO ACTIVITY (DATA) VALUES (?)", rows)
+    connection.execute("DELETE FROM ACTIVITY WHERE _id % 10 = 0")  # freelist pages
+    connection.execute(
+        "CREATE TABLE DEVICE (_id INTEGER PRIMARY KEY, MAC TEXT, NAME TEXT, AUTHKEY TEXT)"
+    )
+    connection.execute("INSERT INTO DEVICE VALUES (1, ?, 'Amazfit GTR 2', ?)", (MAC, KEY))
+    connection.execute("INSERT INTO DEVICE VALUES (2, ?, 'Mi Band 5', ?)", (GONE_MAC, GONE))
+    connection.commit()
+    connection.execute("DELETE FROM DEVICE WHERE _id = 2")
+    connection.commit()
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _input(folder: Path, mib: int, as_tar: bool) -> Path:
+    database = folder / "tree" / MEMBER
+    database.parent.mkdir(parents=True)
+    large_database(database, mib)
+    assert database.read_bytes()[18:20] == b"\x02\x02"
+    if not as_tar:
+        return folder / "tree"
+    tar = folder / "backup.tar"
+    with tarfile.open(tar, "w") as out:
+        out.add(database, arcname=MEMBER)  # forward-only when scanned: spooled
+    return tar
+
+
+def _found(result: ScanResult) -> dict[str, tuple[Method, bool]]:
+    return {c.key: (c.method, c.deleted) for c in result.candidates}
+
+
+def _temp_entries(*folders: str) -> list[str]:
+    return [name for f in folders for name in os.listdir(f) if name.startswith("keyscan-")]
+
+
+@pytest.mark.parametrize("as_tar", [True, False], ids=["tar member", "folder file"])
+def test_a_large_database_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: bool) -> None:
+    path = _input(tmp_path, 24, as_tar)
+    size = (tmp_path / "tree" / MEMBER).stat().st_size
+    assert size > 20 * MiB
+    before = _temp_entries(tempfile.gettempdir())
+    tracemalloc.start()
+    try:
+        result = scan([path], ScanOptions())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The live key from SQLite's rows, the deleted one carved from the page's free space
+    # (its page is near the end of the file: read through the carver's slices).
+    assert _found(result) == {KEY: (Method.SQLITE, False), GONE: (Method.CARVE, True)}
+    assert result.problems == []
+    assert peak < 12 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB for {size / MiB:.0f} MiB"
+    assert _temp_entries(tempfile.gettempdir()) == before  # its image file is gone
+
+
+class _FullFile:
+    """A temporary file whose file system fills after ``room`` bytes."""
+
+    def __init__(self, real: IO[bytes], room: int) -> None:
+        self._real, self._room = real, room
+
+    def write(self, data: Any) -> int:
+        if len(data) > self._room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self._room -= len(data)
+        return self._real.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_an_image_file_moves_to_the_next_temp_folder_with_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full, roomy = tmp_path / "full", tmp_path / "roomy"
+    full.mkdir(), roomy.mkdir()
+    monkeypatch.setattr(image, "temp_folders", lambda: [str(full), str(roomy)])
+    real = image._image_file
+    made: list[str] = []
+
+    def image_file(folder: str) -> Any:
+        made.append(folder)
+        file = real(folder)
+        return _FullFile(file, 100_000) if folder == str(full) else file
+
+    monkeypatch.setattr(image, "_image_file", image_file)
+    monkeypatch.setattr(image, "SMALL_IMAGE", 64 << 10)
+    path = _input(tmp_path / "in", 1, as_tar=False)
+    result = scan([path], ScanOptions())
+    assert _found(result) == {KEY: (Method.SQLITE, False), GONE: (Method.CARVE, True)}
+    assert result.problems == []
+    assert made == [str(full), str(roomy)]
+    assert _temp_entries(str(full), str(roomy)) == []
+
+
+@pytest.mark.parametrize("as_tar", [True, False], ids=["tar member", "folder file"])
+def test_with_no_room_for_a_file_a_large_database_is_read_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_tar: bool
+) -> None:
+    def no_room(folder: str) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device", folder)
+
+    monkeypatch.setattr(image, "_image_file", no_room)
+    monkeypatch.setattr("scanner.artifacts.spooling._temp_file", no_room)  # spools, too
+    monkeypatch.setattr(image, "SMALL_IMAGE", 64 << 10)
+    path = _input(tmp_path, 1, as_tar)
+    result = scan([path], ScanOptions())
+    assert _found(result) == {KEY: (Method.SQLITE, False), GONE: (Method.CARVE, True)}
+    assert result.problems == []
+
+
+def test_every_corpus_database_read_from_a_file_gives_the_same_results(
+    corpus: tuple[Path, dict[str, Expected]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = corpus
+    passwords = (root / "passwords.txt").read_text(encoding="utf-8").splitlines()
+    in_memory = to_dict(scan([root], ScanOptions(passwords=passwords)))
+    before = _temp_entries(tempfile.gettempdir())
+    opened: list[str] = []
+    real = image._image_file
+
+    def image_file(folder: str) -> IO[bytes]:
+        opened.append(folder)
+        return real(folder)
+
+    monkeypatch.setattr(image, "_image_file", image_file)
+    monkeypatch.setattr(image, "SMALL_IMAGE", 0)  # every database (and WAL view) in a file
+    on_file = to_dict(scan([root], ScanOptions(passwords=passwords)))
+    assert len(opened) > 20
+    assert on_file == in_memory
+    assert _temp_entries(tempfile.gettempdir()) == before
