@@ -8,10 +8,11 @@ Builds, outside the repository (a temporary folder removed afterwards, or ``--ke
 reused), one database per size: a Zepp Life ``DEVICE`` table with one key row and an
 activity table of random blobs filling it to the size, written in WAL mode and
 checkpointed (bytes 18-19 = 2, as Android leaves them) with a few thousand rows deleted
-(freelist pages for the deleted-record carver). Each is scanned in its own child process
-(its peak RSS, VmHWM, is its own) as a member of a tar (spooled: forward-only) and as a
-file in a folder (reopened). Goal: peak RSS at the largest size within a few MiB of the
-smallest, and at most 100 MiB.
+(freelist pages for the deleted-record carver); with ``--wal``, all of it is left in its
+``-wal`` (the WAL view and the WAL's older frames are read). Each is scanned in its own
+child process (its peak RSS, VmHWM, is its own) as a member of a tar (spooled:
+forward-only) and as a file in a folder (reopened). Goal: peak RSS at the largest size
+within a few MiB of the smallest, and at most 100 MiB.
 """
 
 from __future__ import annotations
@@ -50,12 +51,16 @@ def _key() -> tuple[str, str]:
     return fake_key("sqlite-rss"), fake_mac("sqlite-rss")
 
 
-def build_database(path: Path, mib: int) -> None:
-    """A database of about ``mib`` MiB, built row by row (never whole in memory)."""
+def build_database(path: Path, mib: int, wal: bool) -> None:
+    """A database of about ``mib`` MiB, built row by row (never whole in memory); with
+    ``wal``, all of it is still in its ``-wal`` (copied while open)."""
     key, mac = _key()
     rng = random.Random(mib)
-    connection = sqlite3.connect(path)
+    source = path.with_name("source.db") if wal else path
+    connection = sqlite3.connect(source)
     connection.execute("PRAGMA journal_mode = WAL")
+    if wal:
+        connection.execute("PRAGMA wal_autocheckpoint = 0")
     connection.execute(
         "CREATE TABLE DEVICE (_id INTEGER PRIMARY KEY, MAC TEXT, NAME TEXT, AUTHKEY TEXT)"
     )
@@ -73,24 +78,30 @@ def build_database(path: Path, mib: int) -> None:
         connection.commit()
     connection.execute("DELETE FROM ACTIVITY WHERE _id % 50 = 0")  # freelist pages
     connection.commit()
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if wal:
+        for suffix in ("", "-wal"):
+            shutil.copyfile(f"{source}{suffix}", f"{path}{suffix}")
+    else:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm") if wal else ("-wal", "-shm"):
+        Path(f"{source}{suffix}").unlink(missing_ok=True)
 
 
-def build(folder: Path, mib: int) -> tuple[Path, Path]:
+def build(folder: Path, mib: int, wal: bool) -> tuple[Path, Path]:
     """(tar, folder) holding the database of ``mib`` MiB; reused when already built."""
-    here = folder / f"{mib}mib"
+    here = folder / f"{mib}mib{'-wal' if wal else ''}"
     tar_path, tree = here / "backup.tar", here / "tree"
     if (here / "BUILD").is_file() and (here / "BUILD").read_text() == BUILD:
         return tar_path, tree
     shutil.rmtree(here, ignore_errors=True)
     database = tree / MEMBER
     database.parent.mkdir(parents=True)
-    build_database(database, mib)
+    build_database(database, mib, wal)
     with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.add(database, arcname=MEMBER)  # copied in pieces
+        if wal:
+            tar.add(f"{database}-wal", arcname=f"{MEMBER}-wal")
     (here / "BUILD").write_text(BUILD)
     return tar_path, tree
 
@@ -127,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--sizes", default="8,64,256", help="database sizes in MiB")
     parser.add_argument("--keep", type=Path, help="build into (and reuse) this folder")
+    parser.add_argument("--wal", action="store_true", help="the rows in a -wal beside it")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -143,7 +155,7 @@ def main() -> None:
     peaks: dict[str, list[float]] = {"tar member": [], "folder file": []}
     try:
         for mib in sizes:
-            tar_path, tree = build(folder, mib)
+            tar_path, tree = build(folder, mib, args.wal)
             for label, path in (("tar member", tar_path), ("folder file", tree)):
                 facts = measure(path)
                 peaks[label].append(facts["rss"])

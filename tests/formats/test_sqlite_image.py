@@ -98,6 +98,7 @@ def test_a_large_database_is_not_held_whole_in_python_memory(tmp_path: Path, as_
     # (its page is near the end of the file: read through the carver's slices).
     assert _found(result) == {KEY: (Method.SQLITE, False), GONE: (Method.CARVE, True)}
     assert result.problems == []
+    # 50 MiB when it was read whole (its bytes, then a patched copy)
     assert peak < 12 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB for {size / MiB:.0f} MiB"
     assert _temp_entries(tempfile.gettempdir()) == before  # its image file is gone
 
@@ -177,4 +178,60 @@ def test_every_corpus_database_read_from_a_file_gives_the_same_results(
     on_file = to_dict(scan([root], ScanOptions(passwords=passwords)))
     assert len(opened) > 20
     assert on_file == in_memory
+    assert _temp_entries(tempfile.gettempdir()) == before
+
+
+def large_wal(folder: Path, mib: int) -> Path:
+    """A database whose last ``mib`` MiB of writes are still in its WAL: blobs, then a key
+    committed, and a second key committed and deleted (its row only in an older frame)."""
+    rng = random.Random(mib)
+    database = folder / "source.db"
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA wal_autocheckpoint = 0")  # everything stays in the WAL
+    connection.execute("CREATE TABLE ACTIVITY (_id INTEGER PRIMARY KEY, DATA BLOB)")
+    connection.execute(
+        "CREATE TABLE DEVICE (_id INTEGER PRIMARY KEY, MAC TEXT, NAME TEXT, AUTHKEY TEXT)"
+    )
+    connection.commit()
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the main file: empty tables
+    for _ in range(mib * MiB // (64 * 4000)):
+        rows = [(rng.randbytes(4000),) for _ in range(64)]
+        connection.executemany("INSERT INTO ACTIVITY (DATA) VALUES (?)", rows)
+    connection.execute("INSERT INTO DEVICE VALUES (1, ?, 'Amazfit GTR 2', ?)", (MAC, KEY))
+    connection.execute("INSERT INTO DEVICE VALUES (2, ?, 'Mi Band 5', ?)", (GONE_MAC, GONE))
+    connection.commit()
+    connection.execute("DELETE FROM DEVICE WHERE _id = 2")
+    connection.commit()
+    tree = folder / "tree" / Path(MEMBER).parent
+    tree.mkdir(parents=True)
+    for suffix in ("", "-wal"):  # copied while open: the WAL is not checkpointed away
+        (tree / f"origin_db{suffix}").write_bytes(Path(f"{database}{suffix}").read_bytes())
+    connection.close()
+    return folder / "tree"
+
+
+@pytest.mark.parametrize("as_tar", [True, False], ids=["tar members", "folder files"])
+def test_a_large_wal_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: bool) -> None:
+    # 10 MiB: tracemalloc makes the WAL's checksums (Python ints) 15 x slower to compute.
+    path = large_wal(tmp_path, 10)
+    size = (path / f"{MEMBER}-wal").stat().st_size
+    assert size > 10 * MiB
+    if as_tar:
+        with tarfile.open(tmp_path / "backup.tar", "w") as out:
+            out.add(path, arcname=".")
+        path = tmp_path / "backup.tar"
+    before = _temp_entries(tempfile.gettempdir())
+    tracemalloc.start()
+    try:
+        result = scan([path], ScanOptions())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The key from the WAL view's rows, the deleted one from an older frame of its page.
+    assert _found(result) == {KEY: (Method.WAL, False), GONE: (Method.WAL, True)}
+    assert result.problems == []
+    # About 3 x its size when it was read whole (its bytes, the applied image, frame copies);
+    # now the 4 MiB a tar member's spool keeps in memory before it moves to a file.
+    assert peak < 7 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB for {size / MiB:.0f} MiB"
     assert _temp_entries(tempfile.gettempdir()) == before

@@ -96,7 +96,7 @@ class Recovery:
     def wal(
         self,
         artifact: Artifact,
-        data: bytes,
+        data: Image,
         log: WalLog,
         shapes: Sequence[TableShape],
         current: Image | None,
@@ -120,9 +120,8 @@ class Recovery:
                 mode = "freelist" if frame.page_number in freed else "live"
                 skip = freed.get(frame.page_number, 0)
             owner = owners.get(frame.page_number)
-            carved = carve_page(
-                data, frame.offset, frame.page_number, usable, shapes, owner, mode, skip
-            )
+            page = data[frame.offset : frame.offset + log.page_size]  # a WAL in a file: a read
+            carved = carve_page(page, 0, frame.page_number, usable, shapes, owner, mode, skip)
             unsure = frame.status == "uncommitted"
             yield from self._candidates(artifact, carved, Method.WAL, prefix, unsure)
 

@@ -40,6 +40,7 @@ from scanner.formats.sqlite.image import (
     close_image,
     image_rolled_back,
     image_with_wal,
+    load_bytes,
     load_main,
 )
 from scanner.formats.sqlite.rows import (
@@ -187,13 +188,15 @@ def _extract(family: Family, ctx: ScanContext, images: list[Image | None]) -> It
             main_error = error
         except SQLITE_ERRORS as error:
             main_error = Corrupt(f"SQLite cannot read it: {error}")
-    wal: tuple[bytes, WalLog] | None = None
+    wal: tuple[Image, WalLog] | None = None
     journal: Journal | None = None
     wal_view: tuple[Image | None, ImageReport] = (None, ImageReport())
     if family.wal is not None:
 
-        def with_wal(data: bytes) -> tuple[Image | None, bool]:
+        def with_wal(member: Member) -> tuple[Image | None, bool]:
             nonlocal wal
+            data = load_bytes(member.reading, member.size, lambda: member.read_all(cap), cap)
+            images.append(data)
             log = read_wal(data)
             _check_page_size(log.page_size, page_size)
             wal = (data, log)
@@ -203,9 +206,9 @@ def _extract(family: Family, ctx: ScanContext, images: list[Image | None]) -> It
         wal_view = yield from _companion(family.wal, Method.WAL, with_wal, base is not None, reader)
     if family.journal is not None:
 
-        def rolled_back(data: bytes) -> tuple[Image | None, bool]:
+        def rolled_back(member: Member) -> tuple[Image | None, bool]:
             nonlocal journal
-            journal = read_journal(data, page_size)
+            journal = read_journal(member.read_all(cap), page_size)
             if journal.pages:
                 _check_page_size(journal.page_size, page_size)
             images.append(image := image_rolled_back(base, journal))
@@ -256,7 +259,7 @@ def _check_page_size(companion: int, database: int | None) -> None:
 def _companion(
     member: Member,
     method: Method,
-    build: Callable[[bytes], tuple[Image | None, bool]],
+    build: Callable[[Member], tuple[Image | None, bool]],
     has_main: bool,
     reader: _FamilyReader,
 ) -> Generator[Candidate, None, tuple[Image | None, ImageReport]]:
@@ -266,7 +269,7 @@ def _companion(
     ctx, chain = reader.ctx, member.artifact.chain
     report = ImageReport()
     try:
-        image, history = build(member.read_all(ctx.limits.max_sqlite_bytes))
+        image, history = build(member)
     except ScanError as error:
         ctx.report(error, chain)
         return None, report

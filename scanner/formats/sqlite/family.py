@@ -78,8 +78,8 @@ class SqliteFamilies(Grouper):
         if not artifact.reopenable:  # spooled first: a cut member must not leave a family
             pending = self._held()
             memory = max(1, self.ctx.limits.spool_memory - pending)
-            if kind == "db":  # a larger one is read from a file (``image``): not held here
-                memory = min(memory, image.SMALL_IMAGE)
+            # A larger database or WAL is read from a file (``image``): not held here.
+            memory = min(memory, image.SMALL_IMAGE)
             cap = self.ctx.limits.max_sqlite_bytes
             # With no temporary folder that has room, the pending members may stay in
             # memory up to one database's budget: a database is read in memory anyway.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import IO, BinaryIO, overload
@@ -27,6 +27,8 @@ from scanner.formats.sqlite.layout import DATABASE_HEADER_SIZE, WRITE_VERSION_OF
 from scanner.formats.sqlite.wal import (
     Journal,
     MainPlan,
+    Overlay,
+    Pages,
     WalLog,
     journal_overlay,
     overlaid_in_memory,
@@ -76,11 +78,6 @@ class FileImage:
         return any(
             needle in self[at : at + _PIECE + overlap] for at in range(0, self._size, _PIECE)
         )
-
-    def pieces(self, size: int) -> Iterator[tuple[int, bytes]]:
-        """(offset, bytes) of consecutive pieces of ``size`` bytes (the last may be short)."""
-        for at in range(0, self._size, size):
-            yield at, self[at : at + size]
 
     def _read(self, at: int, size: int) -> bytes:
         if size <= 0:
@@ -182,8 +179,39 @@ def _make_readable(writer: _Writer) -> None:
             writer.write(b"\x01", at=WRITE_VERSION_OFFSET + index)
 
 
+Reading = Callable[[], AbstractContextManager[BinaryIO]]
+
+
+def _copy(reading: Reading, writer: _Writer, cap: int) -> tuple[bytes, int]:
+    """The file's first 100 bytes and its size, once copied; LimitExceeded past ``cap``."""
+    with reading() as stream:
+        head = read_up_to(stream, DATABASE_HEADER_SIZE)
+        writer.write(head)
+        copied = len(head)
+        while piece := stream.read(_PIECE):
+            copied += len(piece)
+            if copied > cap:
+                raise LimitExceeded(f"database is larger than the {cap:,}-byte limit")
+            writer.write(piece)
+    return head, copied
+
+
+def load_bytes(
+    reading: Reading, size: int | None, read_all: Callable[[], bytes], cap: int
+) -> bytes | FileImage:
+    """A companion's bytes (a WAL's): in memory when small, else copied into a file of ours
+    (in memory after all when no temporary folder has room)."""
+    if size is not None and size <= SMALL_IMAGE:
+        return read_all()
+
+    def fill(writer: _Writer) -> None:
+        _copy(reading, writer, cap)
+
+    return _write_image(fill) or read_all()
+
+
 def load_main(
-    reading: Callable[[], AbstractContextManager[BinaryIO]],
+    reading: Reading,
     size: int | None,
     read_all: Callable[[], bytes],
     cap: int,
@@ -200,15 +228,7 @@ def load_main(
 
     def fill(writer: _Writer) -> None:
         nonlocal plan
-        with reading() as stream:
-            head = read_up_to(stream, DATABASE_HEADER_SIZE)
-            writer.write(head)
-            copied = len(head)
-            while piece := stream.read(_PIECE):
-                copied += len(piece)
-                if copied > cap:
-                    raise LimitExceeded(f"database is larger than the {cap:,}-byte limit")
-                writer.write(piece)
+        head, copied = _copy(reading, writer, cap)
         plan = plan_main(head, copied, cap)  # Truncated or Corrupt: as for a small one
         if plan.page_count is not None:
             writer.write(plan.page_count.to_bytes(4, "big"), at=_PAGE_COUNT_OFFSET)
@@ -222,43 +242,37 @@ def load_main(
     return MainImage(image, plan.page_size, plan.truncated)
 
 
-def overlay(
-    base: FileImage | None, size: int, pages: Iterable[tuple[int, bytes | memoryview]]
-) -> FileImage | None:
+def overlay(base: Image | None, size: int, pages: Pages) -> FileImage | None:
     """A new image file of ``size`` bytes: ``base`` (cut or padded with empty pages) with
     ``pages`` ((offset, bytes), later ones replacing earlier ones) written over it, made
     readable; None when no temporary folder has room."""
-    writes = list(pages)
 
     def fill(writer: _Writer) -> None:
-        if base is not None:
-            for at, piece in base.pieces(_PIECE):
-                if at >= size:
-                    break
-                writer.write(piece[: size - at])
+        for at in range(0, min(size, len(base or b"")), _PIECE):
+            assert base is not None
+            writer.write(base[at : min(at + _PIECE, size)])
         writer.zeros(size - writer.size())
-        for at, page in writes:
+        for at, page in pages():
             writer.write(page, at=at)
         _make_readable(writer)
 
     return _write_image(fill)
 
 
-def _built(
-    base: Image | None, plan: tuple[int, list[tuple[int, memoryview]]] | None
-) -> Image | None:
+def _built(base: Image | None, plan: Overlay | None) -> Image | None:
     """The image ``plan`` builds over ``base``: in a file of ours when ``base`` is one."""
     if plan is None:
         return None
-    if isinstance(base, FileImage):
+    if isinstance(base, FileImage) or plan[0] > SMALL_IMAGE:
         image = overlay(base, *plan)
         if image is not None:
             return image
+    if isinstance(base, FileImage):
         base = base[:]  # no temporary folder has room: in memory, within the database budget
     return overlaid_in_memory(base, *plan)
 
 
-def image_with_wal(base: Image | None, data: bytes, log: WalLog) -> Image | None:
+def image_with_wal(base: Image | None, data: Image, log: WalLog) -> Image | None:
     """``wal.apply_wal`` over a main image held either way."""
     return _built(base, wal_overlay(None if base is None else len(base), data, log))
 

@@ -9,6 +9,7 @@ while its checksum holds, and the first pre-image of a page is the original.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from construct import ConstructError
@@ -39,8 +40,14 @@ from scanner.formats.sqlite.layout import (
     WAL_MAGIC_LE,
     WRITE_VERSION_OFFSET,
 )
+from scanner.vocab.prefilter import ByteView
 
 _U32 = 0xFFFFFFFF
+Page = bytes | bytearray
+# Pages written over an image, (offset, bytes), later ones replacing earlier ones: read
+# again for each try (a WAL's frames from its file when it is in one).
+Pages = Callable[[], Iterator[tuple[int, Page]]]
+Overlay = tuple[int, Pages]  # the image's size, its pages
 _PAGE_COUNT_OFFSET = 28
 
 
@@ -160,11 +167,13 @@ class WalLog:
     total_frames: int  # whole frames in the file
 
 
-def read_wal(data: bytes) -> WalLog:
-    """The committed frames of a WAL; Corrupt if its header cannot be trusted."""
+def read_wal(data: ByteView) -> WalLog:
+    """The committed frames of a WAL (in memory or in a file of ours: read a frame at a
+    time); Corrupt if its header cannot be trusted."""
     if len(data) < WAL_HEADER_SIZE:
         raise Truncated(f"only {len(data)} bytes: shorter than the 32-byte WAL header")
-    header = WAL_HEADER.parse(data[:WAL_HEADER_SIZE])
+    head = data[:WAL_HEADER_SIZE]
+    header = WAL_HEADER.parse(head)
     if header.magic not in (WAL_MAGIC_LE, WAL_MAGIC_BE):
         raise Corrupt("not a SQLite WAL (wrong magic number)")
     if header.format_version != WAL_FORMAT_VERSION:
@@ -172,7 +181,7 @@ def read_wal(data: bytes) -> WalLog:
     if not valid_page_size(header.page_size):
         raise Corrupt(f"the WAL header gives a page size of {header.page_size}")
     big_endian = header.magic == WAL_MAGIC_BE  # magic's low bit: checksum word order
-    sums = wal_checksum(data, 0, 24, big_endian)
+    sums = wal_checksum(head, 0, 24, big_endian)
     if sums != (header.checksum1, header.checksum2):
         raise Corrupt("the WAL header fails its checksum, so SQLite would ignore every frame")
     page_size = header.page_size
@@ -182,12 +191,13 @@ def read_wal(data: bytes) -> WalLog:
     committed = db_pages = 0
     for index in range(total):
         offset = WAL_HEADER_SIZE + index * frame_size
-        frame = WAL_FRAME_HEADER.parse(data[offset : offset + WAL_FRAME_HEADER_SIZE])
+        raw = data[offset : offset + frame_size]
+        frame = WAL_FRAME_HEADER.parse(raw[:WAL_FRAME_HEADER_SIZE])
         # Salts from an earlier WAL generation: old frames left after a reset, not ours.
         if (frame.salt1, frame.salt2) != (header.salt1, header.salt2) or frame.page_number == 0:
             break
-        sums = wal_checksum(data, offset, 8, big_endian, *sums)
-        sums = wal_checksum(data, offset + WAL_FRAME_HEADER_SIZE, page_size, big_endian, *sums)
+        sums = wal_checksum(raw, 0, 8, big_endian, *sums)
+        sums = wal_checksum(raw, WAL_FRAME_HEADER_SIZE, page_size, big_endian, *sums)
         if sums != (frame.checksum1, frame.checksum2):
             break  # a torn or damaged write: SQLite stops here too
         frames.append(
@@ -209,7 +219,7 @@ class FrameVersion:
     latest: bool  # the committed state's version of its page (what the WAL view shows)
 
 
-def wal_versions(data: bytes, log: WalLog) -> list[FrameVersion]:
+def wal_versions(data: ByteView, log: WalLog) -> list[FrameVersion]:
     """Every whole frame of the WAL. Frames past the valid prefix that carry the header's
     salts were never committed (or were torn); other salts are an earlier generation's,
     left after a checkpoint restarted the log (wal.c walRestartHdr)."""
@@ -243,9 +253,7 @@ def wal_versions(data: bytes, log: WalLog) -> list[FrameVersion]:
     return versions
 
 
-def wal_overlay(
-    base_size: int | None, data: bytes, log: WalLog
-) -> tuple[int, list[tuple[int, memoryview]]] | None:
+def wal_overlay(base_size: int | None, data: ByteView, log: WalLog) -> Overlay | None:
     """(image size, [(offset, page)]) of the committed frames over a main file of
     ``base_size`` bytes (None: no main file); None when there is nothing to build.
 
@@ -257,12 +265,16 @@ def wal_overlay(
     size = _bounded_size(log.db_pages * log.page_size, present, "the last commit frame")
     if base_size is None and not any(frame.page_number == 1 for frame in log.frames):
         return None
-    view = memoryview(data)
-    pages = [
-        ((frame.page_number - 1) * log.page_size, view[frame.offset : frame.offset + log.page_size])
+    spots = [
+        ((frame.page_number - 1) * log.page_size, frame.offset)
         for frame in log.frames  # later frames of a page replace earlier ones
         if frame.page_number <= log.db_pages  # else cut off by the commit's size (it shrank)
     ]
+
+    def pages() -> Iterator[tuple[int, Page]]:
+        for at, offset in spots:
+            yield at, data[offset : offset + log.page_size]
+
     return size, pages
 
 
@@ -272,13 +284,11 @@ def apply_wal(base: bytes | bytearray | None, data: bytes, log: WalLog) -> bytea
     return None if overlay is None else overlaid_in_memory(base, *overlay)
 
 
-def overlaid_in_memory(
-    base: bytes | bytearray | None, size: int, pages: list[tuple[int, memoryview]]
-) -> bytearray:
+def overlaid_in_memory(base: bytes | bytearray | None, size: int, pages: Pages) -> bytearray:
     """``base`` (None: empty pages) cut or padded to ``size`` bytes, ``pages`` written over it."""
     image = bytearray(size) if base is None else bytearray(base[:size])
     image.extend(bytes(size - len(image)))
-    for start, page in pages:
+    for start, page in pages():
         image[start : start + len(page)] = page
     make_readable(image)
     return image
@@ -382,9 +392,7 @@ def _same_nonce_records(data: bytes, offset: int, page_size: int) -> dict[int, b
     return pages
 
 
-def journal_overlay(
-    base_size: int | None, journal: Journal
-) -> tuple[int, list[tuple[int, memoryview]]] | None:
+def journal_overlay(base_size: int | None, journal: Journal) -> Overlay | None:
     """(image size, [(offset, page)]) of the database before the interrupted transaction,
     over a main file of ``base_size`` bytes (None: no main file); None if not buildable."""
     if journal.initial_pages == 0 or not journal.pages:
@@ -393,12 +401,12 @@ def journal_overlay(
     size = _bounded_size(journal.initial_pages * journal.page_size, present, "the journal")
     if base_size is None and 1 not in journal.pages:
         return None
-    pages = [
-        ((number - 1) * journal.page_size, memoryview(page))
+    kept = [
+        ((number - 1) * journal.page_size, page)
         for number, page in journal.pages.items()
         if number <= journal.initial_pages  # pages past the old end were new: dropped
     ]
-    return size, pages
+    return size, lambda: iter(kept)
 
 
 def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
