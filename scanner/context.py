@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -31,6 +31,13 @@ class Deferral(Protocol):
     def hold(self, apply: Callable[[Any], None], value: Any) -> bool: ...
 
     def send(self, extractor: str, artifact: Artifact, stream: BinaryIO) -> BinaryIO | None: ...
+
+    def send_whole(
+        self,
+        extractor: str,
+        artifact: Artifact,
+        opened: Callable[[], AbstractContextManager[BinaryIO]],
+    ) -> bool: ...
 
     def apply(self, wait: bool) -> None: ...
 

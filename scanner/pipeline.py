@@ -116,6 +116,7 @@ def extract_batch(jobs: list[Job]) -> list[Found]:
     """In a worker process (``scanner/pool.py``): each file as ``_dispatch`` would extract it
     in the scan's thread, what it records kept for the scan's process to apply in order."""
     extractors = {fmt.name: fmt for fmt in registry.EXTRACTORS}
+    groupers = {fmt.name: fmt for fmt in registry.GROUPERS}  # a file that is a group alone
     results = []
     for name, artifact, data in jobs:
         found = Found()
@@ -123,7 +124,11 @@ def extract_batch(jobs: list[Job]) -> list[Found]:
         ctx.add_now = found.candidates.append  # type: ignore[method-assign,assignment]
         opened = replace(artifact, opener=partial(io.BytesIO, data))
         with problems_at(ctx, artifact.chain):
-            for candidate in extractors[name]().extract(opened, io.BytesIO(data), ctx):
+            if name in groupers:
+                candidates = groupers[name].extract_alone(opened, io.BytesIO(data), ctx)
+            else:
+                candidates = extractors[name]().extract(opened, io.BytesIO(data), ctx)
+            for candidate in candidates:
                 ctx.add(candidate)
         found.problems, found.hints = ctx.problems, ctx.device_hints
         found.files_seen = ctx.files_seen

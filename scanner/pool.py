@@ -1,12 +1,13 @@
-"""Small text files read in worker processes (issue 17 item 3), merged as one worker would.
+"""Small files read in worker processes (issue 17 item 3), merged as one worker would.
 
 The scan's thread still walks every container; when a JSON, XML or log file of at most
-``SMALL_FILE`` bytes is reached, its bytes (read whole here: tar members are forward-only)
-and its artifact's names are queued and sent, a batch at a time, to a process pool. What a
-worker finds is not applied when it arrives but in the input's order: an input's context
-(``ScanContext.later``) holds every candidate, problem and device hint recorded after the
-first file still out, until the files before it are back (``InputOrder``). So the --json is
-the same with any ``--jobs``.
+``SMALL_FILE`` bytes is reached, or a SQLite database of at most that with no -wal or
+-journal beside it is read (``formats/sqlite/family.py``), its bytes (read whole here: tar
+members are forward-only) and its artifact's names are queued and sent, a batch at a time,
+to a process pool. What a worker finds is not applied when it arrives but in the input's
+order: an input's context (``ScanContext.later``) holds every candidate, problem and device
+hint recorded after the first file still out, until the files before it are back
+(``InputOrder``). So the --json is the same with any ``--jobs``.
 
 Workers are our own interpreter started by ``multiprocessing`` with the ``spawn`` method on
 every system (the only one Windows has, and what macOS defaults to; a fork of a process
@@ -26,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from scanner.context import ScanContext, ScanOptions
 
 SMALL_FILE = 1 << 20  # larger files are read in the scan's thread, as with --jobs 1
-POOLED = frozenset({"json_doc", "xml_prefs", "log"})  # extractors that need only the bytes
+# Formats that need only a file's bytes: extractors, and the SQLite grouper for a database
+# alone (its ``extract_alone``).
+POOLED = frozenset({"json_doc", "xml_prefs", "log", "sqlite"})
 BATCH_BYTES = 4 << 20
 BATCH_FILES = 128  # files per batch: amortises a round trip (about 0.1 ms) over many files
 IN_FLIGHT_PER_WORKER = 2
@@ -215,6 +219,22 @@ class InputOrder:
         again whatever was read of it (and then the failure that stopped the read)."""
         if not self._pool.wanted(extractor, artifact):
             return stream
+        return self._submit(extractor, artifact, stream)
+
+    def send_whole(
+        self,
+        extractor: str,
+        artifact: Artifact,
+        opened: Callable[[], AbstractContextManager[BinaryIO]],
+    ) -> bool:
+        """Hand a small file that can be read again from its start (``opened()``, asked
+        only if a worker is to read it) to a worker: True. False: read it here."""
+        if not self._pool.wanted(extractor, artifact):
+            return False
+        with opened() as stream:
+            return self._submit(extractor, artifact, stream) is None
+
+    def _submit(self, extractor: str, artifact: Artifact, stream: BinaryIO) -> BinaryIO | None:
         parts: list[bytes] = []
         try:
             read_up_to(stream, SMALL_FILE + 1, parts)

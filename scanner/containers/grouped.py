@@ -9,7 +9,7 @@ given on its own asks the groupers which files beside it belong to its group.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import BinaryIO, ClassVar
 
@@ -17,6 +17,7 @@ from scanner.artifacts import Artifact
 from scanner.containers.base import Container
 from scanner.context import ScanContext
 from scanner.errors import LibraryErrors
+from scanner.model import Candidate
 from scanner.roles import Role
 
 # Runs a group's reading so that a failure becomes a problem at that provenance.
@@ -52,6 +53,15 @@ class Grouper(ABC):
         """Names of the files beside a file given on its own (``name``, first bytes
         ``head``) that its group reads with it, as the format's own software would."""
         return ()
+
+    @classmethod
+    def extract_alone(
+        cls, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
+    ) -> Iterator[Candidate]:
+        """The candidates of a file that is a whole group by itself, read in a worker
+        (``scanner/pool.py``) as ``flush`` would read it here; for the formats whose
+        groupers send such files there."""
+        raise NotImplementedError(f"{cls.name} sends no file to a worker")
 
     @abstractmethod
     def add(self, kind: str, artifact: Artifact, stream_source: Callable[[], BinaryIO]) -> None:

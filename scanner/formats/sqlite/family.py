@@ -13,7 +13,8 @@ import io
 import posixpath
 import sqlite3
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, nullcontext
 from typing import BinaryIO, ClassVar
 
 from scanner.artifacts import Artifact, spool
@@ -28,6 +29,7 @@ from scanner.formats.sqlite.headers import (
     valid_page_size,
 )
 from scanner.formats.sqlite.layout import JOURNAL_MAGIC, SQLITE_MAGIC, WAL_FORMAT_VERSION
+from scanner.model import Candidate
 
 
 def role(head: bytes) -> str | None:
@@ -117,14 +119,35 @@ class SqliteFamilies(Grouper):
         family = self.families.pop(base)
         main = family.db or family.wal or family.journal
         assert main is not None
+        alone = family.wal is None and family.journal is None
         try:
             with self.guard(main.artifact.chain):
+                if alone and family.db is not None and self._sent(family.db):
+                    return
                 for candidate in extract_family(family, self.ctx):
                     self.ctx.add(candidate)
         finally:
             for member in (family.db, family.wal, family.journal):
                 if member is not None and member.stream is not None:
                     member.stream.close()
+
+    def _sent(self, db: Member) -> bool:
+        """Whether a worker reads this database alone (``scanner/pool.py``: when the scan
+        has workers, for a small one); its findings come back in this place's order."""
+        later = self.ctx.later
+        if later is None:
+            return False
+        spooled = db.stream
+        if spooled is None:
+            return later.send_whole(self.name, db.artifact, lambda: closing(db.artifact.open()))
+        spooled.seek(0)  # read here again from its start if it is not sent
+        return later.send_whole(self.name, db.artifact, lambda: nullcontext(spooled))
+
+    @classmethod
+    def extract_alone(
+        cls, artifact: Artifact, stream: BinaryIO, ctx: ScanContext
+    ) -> Iterator[Candidate]:
+        return extract_family(Family(db=Member(artifact, stream)), ctx)
 
     def flush(self) -> None:
         for base in sorted(self.families):
