@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corpus.common import Expected, fake_key, fake_mac
+from corpus.common import Expected, fake_key, fake_mac, write
+from corpus.sqlite_files import Database
 from scanner import pool
 from scanner.artifacts import Artifact
 from scanner.cli import app
 from scanner.context import POOL_AFTER, ScanOptions
+from scanner.formats.sqlite.layout import JOURNAL_MAGIC
 from scanner.pipeline import extract_batch, scan
 from scanner.pool import Found, Job
 from tests.helpers import tar_of
@@ -134,3 +136,67 @@ def test_below_the_threshold_no_worker_is_started(
     options = ScanOptions()  # the default threshold: POOL_AFTER small files
     assert _json_of(backup, 2, options) == _json_of(backup, 1, options)
     assert sent == [] and POOL_AFTER > 10
+
+
+def _database(name: str, key: str | None) -> bytes:
+    """A small database: a device table with a key and a MAC (a candidate and its
+    device), or, without ``key``, rows that name no key field (the carver is skipped)."""
+    db = Database("CREATE TABLE device (_id INTEGER PRIMARY KEY, address TEXT, name TEXT);")
+    if key is not None:
+        db = Database(
+            "CREATE TABLE device (_id INTEGER PRIMARY KEY, address TEXT, name TEXT, authKey TEXT);"
+        )
+        db.run("INSERT INTO device VALUES (1, ?, 'Band', ?)", [(fake_mac(name), key)])
+    else:
+        db.run("INSERT INTO device VALUES (1, ?, ?)", [(fake_mac(name), "token expired")])
+    image = db.image()
+    db.close()
+    return image
+
+
+def _databases() -> list[tuple[str, bytes]]:
+    members = []
+    for n in range(8):
+        members.append(
+            (f"data/app{n}/databases/keyed-{n}.db", _database(f"k{n}", fake_key(f"db-{n}")))
+        )
+        members.append((f"data/app{n}/databases/quiet-{n}.db", _database(f"q{n}", None)))
+        doc = {"authKey": fake_key(f"doc-{n}")}
+        members.append((f"data/app{n}/prefs-{n}.json", json.dumps(doc).encode()))
+    cut = _database("cut", fake_key("cut"))
+    members.append(("data/broken/cut.db", cut[: len(cut) * 3 // 4]))  # a truncated problem
+    flipped = bytearray(_database("flip", fake_key("flip")))
+    flipped[100] ^= 0xFF  # page 1's b-tree header: SQLite cannot read the schema
+    members.append(("data/broken/flipped.db", bytes(flipped)))
+    # A database with a journal beside it is read here, with its journal.
+    members.append(("data/journaled/app.db", _database("journaled", fake_key("journaled"))))
+    members.append(("data/journaled/app.db-journal", JOURNAL_MAGIC + bytes(508)))
+    return members
+
+
+@pytest.mark.parametrize("container", ["tar", "folder"])
+def test_small_databases_alone_read_in_workers_give_the_same_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, container: str
+) -> None:
+    """A database with no -wal or -journal beside it goes to a worker (spooled tar
+    members and re-openable files); its keys, devices and problems come back in order."""
+    sent = _count_sent(monkeypatch)
+    members = _databases()
+    if container == "tar":
+        target = tmp_path / "backup.tar"
+        target.write_bytes(tar_of(members))
+    else:
+        target = tmp_path / "files"
+        for name, data in members:
+            write(target / name, data)
+    one = _json_of(target, 1)
+    assert sent == []
+    assert _json_of(target, 2) == one and _json_of(target, 4) == one
+    document = json.loads(one)
+    keys = {c["key"] for c in document["candidates"]}
+    assert keys >= {fake_key(f"db-{n}") for n in range(8)} | {fake_key("journaled")}
+    kinds = {(p["kind"], p["provenance"][-1].rsplit("/", 1)[-1]) for p in document["problems"]}
+    assert {("truncated", "cut.db"), ("corrupt", "flipped.db")} <= kinds
+    databases = [name for name in sent if name.endswith(".db")]
+    assert len(databases) == 2 * (16 + 2)  # each of 2 scans: every database alone
+    assert not any("journaled" in name for name in sent)
