@@ -235,3 +235,19 @@ def test_a_large_wal_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: 
     # now the 4 MiB a tar member's spool keeps in memory before it moves to a file.
     assert peak < 7 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB for {size / MiB:.0f} MiB"
     assert _temp_entries(tempfile.gettempdir()) == before
+
+
+def test_the_latest_version_of_each_page_is_marked_dense_or_sparse() -> None:
+    from array import array
+
+    from scanner.formats.sqlite.frames import WalFrames
+
+    def latest(pages: list[int], db_pages: int) -> list[int]:
+        frames = WalFrames(4096, array("I", pages), array("I", [0] * len(pages)))
+        return list(frames.latest(db_pages))
+
+    assert latest([1, 2, 1, 3], 3) == [0, 1, 1, 1]  # page numbers close together: a bitmap
+    assert latest([1, 5, 2], 3) == [1, 0, 1]  # past the commit's size: never shown
+    huge = 2**31  # a damaged frame's page number: a set, not a 256 MiB bitmap
+    assert latest([1, huge, 1, huge], huge) == [0, 0, 1, 1]
+    assert latest([], 0) == []

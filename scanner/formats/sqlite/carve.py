@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -165,13 +166,31 @@ def freelist_pages(image: Image, page_size: int) -> dict[int, int]:
     return found
 
 
-def table_owners(
-    image: Image, page_size: int, shapes: Sequence[TableShape]
-) -> dict[int, TableShape]:
+class PageOwners:
+    """The table each page belongs to: a number a page (a dict took about 100 bytes a page)."""
+
+    def __init__(self, pages: int, shapes: Sequence[TableShape]) -> None:
+        self.shapes = list(shapes)
+        self._of = array("H" if len(self.shapes) < 0xFFFF else "I", [0]) * (pages + 1)
+
+    def __contains__(self, number: int) -> bool:
+        return self._of[number] != 0
+
+    def set(self, number: int, shape: int) -> None:
+        self._of[number] = shape + 1
+
+    def get(self, number: int) -> TableShape | None:
+        if not 0 <= number < len(self._of):
+            return None
+        at = self._of[number]
+        return self.shapes[at - 1] if at else None
+
+
+def table_owners(image: Image, page_size: int, shapes: Sequence[TableShape]) -> PageOwners:
     """Which table each page of a live table b-tree belongs to (interior pages read)."""
     pages, usable = len(image) // page_size, usable_size(image, page_size)
-    owners: dict[int, TableShape] = {}
-    for shape in shapes:
+    owners = PageOwners(pages, shapes)
+    for which, shape in enumerate(shapes):
         stack = [shape.root]
         while stack:
             number = stack.pop()
@@ -182,7 +201,7 @@ def table_owners(
             page = _btree(head, 0, number, usable)  # offsets below: from the page's start
             if page is None or page.page_type not in TABLE_PAGES:
                 continue
-            owners[number] = shape
+            owners.set(number, which)
             if page.page_type != INTERIOR_TABLE:
                 continue
             count = min(page.cell_count, (usable - 12) // CELL_POINTER_SIZE)
@@ -393,7 +412,7 @@ def carve_image(
         return
     usable = usable_size(image, page_size)
     freed = freelist_pages(image, page_size)
-    owners: dict[int, TableShape] | None = None
+    owners: PageOwners | None = None
     engine = engine or patterns.default_engine()
     for first, buf in _spans(image, page_size):
         last = first + len(buf) // page_size - 1

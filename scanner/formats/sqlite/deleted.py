@@ -24,6 +24,7 @@ from scanner.extractors.patterns import Engine
 from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
 from scanner.formats.sqlite.carve import (
     Carved,
+    PageOwners,
     carve_image,
     carve_page,
     freelist_pages,
@@ -105,7 +106,7 @@ class Recovery:
         committed image, or the main file) tells which table a page belongs to."""
         if current is not None and not is_utf8(current):
             return
-        owners, freed = {}, {}
+        owners, freed = PageOwners(0, shapes), {}
         if current is not None and len(current) >= log.page_size:
             owners = table_owners(current, log.page_size, shapes)
             freed = freelist_pages(current, log.page_size)

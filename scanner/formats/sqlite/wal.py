@@ -16,6 +16,7 @@ from construct import ConstructError
 
 from scanner.artifacts import HEAD_SIZE
 from scanner.errors import Corrupt, Truncated
+from scanner.formats.sqlite.frames import WalFrames
 from scanner.formats.sqlite.headers import (
     persisted_journal_sector,
     sqlite_extent,
@@ -152,16 +153,9 @@ def prepare_main(raw: bytes, cap: int) -> MainImage:
 
 
 @dataclass(frozen=True)
-class WalFrame:
-    page_number: int
-    commit_size: int  # database pages after this commit; 0 if not a commit frame
-    offset: int  # where the page's bytes start in the WAL
-
-
-@dataclass(frozen=True)
 class WalLog:
     page_size: int
-    frames: tuple[WalFrame, ...]  # valid frames up to and including the last commit
+    frames: WalFrames  # valid frames up to and including the last commit
     db_pages: int  # database size after that commit; 0 if there is none
     valid_frames: int  # frames whose salts and checksums hold (committed or not)
     total_frames: int  # whole frames in the file
@@ -187,7 +181,7 @@ def read_wal(data: ByteView) -> WalLog:
     page_size = header.page_size
     frame_size = WAL_FRAME_HEADER_SIZE + page_size
     total = (len(data) - WAL_HEADER_SIZE) // frame_size
-    frames: list[WalFrame] = []
+    frames = WalFrames(page_size)
     committed = db_pages = 0
     for index in range(total):
         offset = WAL_HEADER_SIZE + index * frame_size
@@ -200,15 +194,13 @@ def read_wal(data: ByteView) -> WalLog:
         sums = wal_checksum(raw, WAL_FRAME_HEADER_SIZE, page_size, big_endian, *sums)
         if sums != (frame.checksum1, frame.checksum2):
             break  # a torn or damaged write: SQLite stops here too
-        frames.append(
-            WalFrame(frame.page_number, frame.commit_size, offset + WAL_FRAME_HEADER_SIZE)
-        )
+        frames.append(frame.page_number, frame.commit_size)
         if frame.commit_size:
             committed, db_pages = len(frames), frame.commit_size
-    return WalLog(page_size, tuple(frames[:committed]), db_pages, len(frames), total)
+    return WalLog(page_size, frames[:committed], db_pages, len(frames), total)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrameVersion:
     """One frame of a WAL, whatever its state: a version of one page."""
 
@@ -219,19 +211,14 @@ class FrameVersion:
     latest: bool  # the committed state's version of its page (what the WAL view shows)
 
 
-def wal_versions(data: ByteView, log: WalLog) -> list[FrameVersion]:
+def wal_versions(data: ByteView, log: WalLog) -> Iterator[FrameVersion]:
     """Every whole frame of the WAL. Frames past the valid prefix that carry the header's
     salts were never committed (or were torn); other salts are an earlier generation's,
     left after a checkpoint restarted the log (wal.c walRestartHdr)."""
     salts = data[16:24]
     size = WAL_FRAME_HEADER_SIZE + log.page_size
     committed = len(log.frames)
-    latest = {
-        frame.page_number: index
-        for index, frame in enumerate(log.frames)
-        if frame.page_number <= log.db_pages
-    }
-    versions = []
+    latest = log.frames.latest(log.db_pages)
     for index in range(log.total_frames):
         offset = WAL_HEADER_SIZE + index * size
         page_number = int.from_bytes(data[offset : offset + 4], "big")
@@ -241,16 +228,13 @@ def wal_versions(data: ByteView, log: WalLog) -> list[FrameVersion]:
             status = "committed"
         else:
             status = "uncommitted" if data[offset + 8 : offset + 16] == salts else "stale"
-        versions.append(
-            FrameVersion(
-                index + 1,
-                page_number,
-                offset + WAL_FRAME_HEADER_SIZE,
-                status,
-                latest.get(page_number) == index,
-            )
+        yield FrameVersion(
+            index + 1,
+            page_number,
+            offset + WAL_FRAME_HEADER_SIZE,
+            status,
+            index < committed and latest[index] == 1,
         )
-    return versions
 
 
 def wal_overlay(base_size: int | None, data: ByteView, log: WalLog) -> Overlay | None:
@@ -261,19 +245,16 @@ def wal_overlay(base_size: int | None, data: ByteView, log: WalLog) -> Overlay |
     """
     if not log.frames:
         return None
-    present = max(max(f.page_number for f in log.frames) * log.page_size, base_size or 0)
+    present = max(max(log.frames.pages) * log.page_size, base_size or 0)
     size = _bounded_size(log.db_pages * log.page_size, present, "the last commit frame")
-    if base_size is None and not any(frame.page_number == 1 for frame in log.frames):
+    if base_size is None and 1 not in log.frames.pages:
         return None
-    spots = [
-        ((frame.page_number - 1) * log.page_size, frame.offset)
-        for frame in log.frames  # later frames of a page replace earlier ones
-        if frame.page_number <= log.db_pages  # else cut off by the commit's size (it shrank)
-    ]
 
     def pages() -> Iterator[tuple[int, Page]]:
-        for at, offset in spots:
-            yield at, data[offset : offset + log.page_size]
+        for frame in log.frames:  # later frames of a page replace earlier ones
+            if frame.page_number <= log.db_pages:  # else cut off by the commit's size
+                start = (frame.page_number - 1) * log.page_size
+                yield start, data[frame.offset : frame.offset + log.page_size]
 
     return size, pages
 
