@@ -14,7 +14,6 @@ import os
 import random
 import sqlite3
 import tarfile
-import tempfile
 import tracemalloc
 from pathlib import Path
 from typing import IO, Any
@@ -78,16 +77,27 @@ def _found(result: ScanResult) -> dict[str, tuple[Method, bool]]:
     return {c.key: (c.method, c.deleted) for c in result.candidates}
 
 
+def own_temp_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> str:
+    """Spools and image files go to ``folder`` only (the system's is shared with other
+    runs): what is left there after a scan was left by it."""
+    folder.mkdir()
+    monkeypatch.setattr(image, "temp_folders", lambda: [str(folder)])
+    monkeypatch.setattr("scanner.artifacts.spooling.temp_folders", lambda: [str(folder)])
+    return str(folder)
+
+
 def _temp_entries(*folders: str) -> list[str]:
     return [name for f in folders for name in os.listdir(f) if name.startswith("keyscan-")]
 
 
 @pytest.mark.parametrize("as_tar", [True, False], ids=["tar member", "folder file"])
-def test_a_large_database_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: bool) -> None:
+def test_a_large_database_is_not_held_whole_in_python_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_tar: bool
+) -> None:
     path = _input(tmp_path, 24, as_tar)
     size = (tmp_path / "tree" / MEMBER).stat().st_size
     assert size > 20 * MiB
-    before = _temp_entries(tempfile.gettempdir())
+    temp = own_temp_folder(monkeypatch, tmp_path / "temp")
     tracemalloc.start()
     try:
         result = scan([path], ScanOptions())
@@ -100,7 +110,7 @@ def test_a_large_database_is_not_held_whole_in_python_memory(tmp_path: Path, as_
     assert result.problems == []
     # 50 MiB when it was read whole (its bytes, then a patched copy)
     assert peak < 12 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB for {size / MiB:.0f} MiB"
-    assert _temp_entries(tempfile.gettempdir()) == before  # its image file is gone
+    assert _temp_entries(temp) == []  # its image file is gone
 
 
 class _FullFile:
@@ -160,12 +170,12 @@ def test_with_no_room_for_a_file_a_large_database_is_read_in_memory(
 
 
 def test_every_corpus_database_read_from_a_file_gives_the_same_results(
-    corpus: tuple[Path, dict[str, Expected]], monkeypatch: pytest.MonkeyPatch
+    corpus: tuple[Path, dict[str, Expected]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     root, _ = corpus
     passwords = (root / "passwords.txt").read_text(encoding="utf-8").splitlines()
     in_memory = to_dict(scan([root], ScanOptions(passwords=passwords)))
-    before = _temp_entries(tempfile.gettempdir())
+    temp = own_temp_folder(monkeypatch, tmp_path / "temp")
     opened: list[str] = []
     real = image._image_file
 
@@ -178,7 +188,7 @@ def test_every_corpus_database_read_from_a_file_gives_the_same_results(
     on_file = to_dict(scan([root], ScanOptions(passwords=passwords)))
     assert len(opened) > 20
     assert on_file == in_memory
-    assert _temp_entries(tempfile.gettempdir()) == before
+    assert _temp_entries(temp) == []
 
 
 def large_wal(folder: Path, mib: int) -> Path:
@@ -212,7 +222,9 @@ def large_wal(folder: Path, mib: int) -> Path:
 
 
 @pytest.mark.parametrize("as_tar", [True, False], ids=["tar members", "folder files"])
-def test_a_large_wal_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: bool) -> None:
+def test_a_large_wal_is_not_held_whole_in_python_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_tar: bool
+) -> None:
     # 10 MiB: tracemalloc makes the WAL's checksums (Python ints) 15 x slower to compute.
     path = large_wal(tmp_path, 10)
     size = (path / f"{MEMBER}-wal").stat().st_size
@@ -221,7 +233,7 @@ def test_a_large_wal_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: 
         with tarfile.open(tmp_path / "backup.tar", "w") as out:
             out.add(path, arcname=".")
         path = tmp_path / "backup.tar"
-    before = _temp_entries(tempfile.gettempdir())
+    temp = own_temp_folder(monkeypatch, tmp_path / "temp")
     tracemalloc.start()
     try:
         result = scan([path], ScanOptions())
@@ -234,7 +246,7 @@ def test_a_large_wal_is_not_held_whole_in_python_memory(tmp_path: Path, as_tar: 
     # About 3 x its size when it was read whole (its bytes, the applied image, frame copies);
     # now the 4 MiB a tar member's spool keeps in memory before it moves to a file.
     assert peak < 7 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB for {size / MiB:.0f} MiB"
-    assert _temp_entries(tempfile.gettempdir()) == before
+    assert _temp_entries(temp) == []
 
 
 def test_the_latest_version_of_each_page_is_marked_dense_or_sparse() -> None:
