@@ -116,8 +116,13 @@ class _Columns:
         )
 
 
-def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
-    texts = [(i, v.strip()) for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+def _texts(values: Sequence[object]) -> list[tuple[int, str]]:
+    return [(i, v.strip()) for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+
+
+def _row_device(columns: _Columns, texts: list[tuple[int, str]]) -> DeviceInfo:
+    """The device a row's values name: by their shape (a MAC, a model code), and a name
+    from a name-like column. All a row without a key gives (a hint)."""
     macs = [(not columns.macish[i], i, mac) for i, v in texts if (mac := normalise_mac(v))]
     mac = min(macs)[2] if macs else None
     model = next((v for i, v in texts if columns.modelish[i] and looks_like_model(v)), None)
@@ -125,6 +130,12 @@ def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
     name = next(
         (v for i in columns.name_order for j, v in texts if j == i and not normalise_mac(v)), None
     )
+    return DeviceInfo(mac=mac, name=name, model=model)
+
+
+def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
+    texts = _texts(values)
+    device = _row_device(columns, texts)
     wearable = any(is_wearable_model(v) for _, v in texts)
     # Times: epoch-shaped values, newest first, from time-like columns if any have one.
     preferred: list[tuple[datetime, str]] = []
@@ -138,7 +149,7 @@ def _row_context(columns: _Columns, values: Sequence[object]) -> _RowContext:
             others.append((moment, columns.names[i]))
     newest = max(preferred or others, default=None)
     return _RowContext(
-        device=DeviceInfo(mac=mac, name=name, model=model),
+        device=device,
         timestamp=newest[0] if newest else None,
         timestamp_source=f"row column {newest[1]}" if newest else None,
         wearable=wearable,
@@ -413,9 +424,10 @@ def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterat
                     found, context = _row_findings(table, row, columns, values)
                     yield from found
                     if not found and columns.name_order:
-                        context = context or _row_context(columns, values)
-                        if context.device.mac and context.device.name:
-                            report.hints.append(context.device)
+                        # A hint needs the device only, not the row's times.
+                        device = context.device if context else _row_device(columns, _texts(values))
+                        if device.mac and device.name:
+                            report.hints.append(device)
             except SQLITE_ERRORS as error:
                 log.debug("table %s: %s", table, error)
                 report.failures.append(f"table {table}: {error}")
