@@ -125,7 +125,9 @@ def child(kind: str, what: str, path: Path) -> dict[str, Any]:
     }
     start, cpu = time.perf_counter(), time.process_time()
     if what == "scan":
-        result = scan([path], options)
+        # --jobs of small_files.py: one input's small files in that many worker processes
+        # (their memory is theirs: the peak RSS below is the scan's process only).
+        result = scan([path], options, jobs=int(os.environ.get("KEYSCAN_BENCH_JOBS", "1")))
         facts["keys"] = sorted({c.key for c in result.candidates})
         facts["problems"] = [f"{p.kind}: {p.message}" for p in result.problems][:5]
         facts["files"] = result.files_seen

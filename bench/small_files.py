@@ -25,6 +25,7 @@ most 2.1.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -137,10 +138,18 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: 512 MiB of tar")
     parser.add_argument("--keep", type=Path, help="build into (and reuse) this folder")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best kept)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes for the scan's small files, as keyscan's --jobs (the CLI's "
+        "default is the number of cores); RSS is then the scan's process only",
+    )
     args = parser.parse_args()
     if args.keep and ROOT in args.keep.resolve().parents:
         raise SystemExit("--keep must be outside the repository")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="keyscan-phone-"))
+    os.environ["KEYSCAN_BENCH_JOBS"] = str(args.jobs)  # read by run.py's measuring children
     need = int(1.6 * (1 << 30) * args.scale)
     if shutil.disk_usage(folder.parent if not folder.exists() else folder).free < need:
         raise SystemExit(f"needs about {need / (1 << 30):.1f} GiB free beside {folder}")
@@ -155,7 +164,8 @@ def main() -> None:
         libraries = [True] if inflate.library()[0] == "zlib" else [False, True]
         print(
             f"inputs in {folder} ({time.perf_counter() - start:.0f} s to build or find); "
-            f"python {sys.version.split()[0]}, fast inflate: {inflate.library()[0]}\n"
+            f"python {sys.version.split()[0]}, fast inflate: {inflate.library()[0]}, "
+            f"--jobs {args.jobs}\n"
         )
         for label, built in sets.items():
             kinds = ", ".join(f"{k} {v / MiB:.0f} MiB" for k, v in built.mix.by_kind.items()
