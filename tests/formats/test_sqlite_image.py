@@ -263,3 +263,54 @@ def test_the_latest_version_of_each_page_is_marked_dense_or_sparse() -> None:
     huge = 2**31  # a damaged frame's page number: a set, not a 256 MiB bitmap
     assert latest([1, huge, 1, huge], huge) == [0, 0, 1, 1]
     assert latest([], 0) == []
+
+
+@pytest.mark.parametrize("as_tar", [True, False], ids=["tar members", "folder files"])
+def test_a_large_hot_journal_is_not_held_whole_in_python_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_tar: bool
+) -> None:
+    from corpus.sqlite_files import hot_journal, next_change
+
+    rng = random.Random(10)
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE ACTIVITY (_id INTEGER PRIMARY KEY, TS INTEGER, DATA BLOB)")
+    connection.execute(
+        "CREATE TABLE DEVICE (_id INTEGER PRIMARY KEY, MAC TEXT, NAME TEXT, AUTHKEY TEXT)"
+    )
+    connection.execute("INSERT INTO DEVICE VALUES (1, ?, 'Amazfit GTR 2', ?)", (MAC, KEY))
+    for start in range(0, 2600, 100):
+        rows = [(start + i, rng.randbytes(4000)) for i in range(100)]
+        connection.executemany("INSERT INTO ACTIVITY (TS, DATA) VALUES (?, ?)", rows)
+    connection.commit()
+    old = connection.serialize()
+    # The interrupted transaction: a new key, and every activity page changed.
+    connection.execute("UPDATE DEVICE SET AUTHKEY = ?", (GONE,))
+    connection.execute("UPDATE ACTIVITY SET TS = TS + 1")
+    connection.commit()
+    new = next_change(connection.serialize())
+    connection.close()
+    journal = hot_journal(old, new)
+    assert len(journal) > 10 * MiB
+    tree = tmp_path / "tree" / Path(MEMBER).parent
+    tree.mkdir(parents=True)
+    (tree / "origin_db").write_bytes(new)
+    (tree / "origin_db-journal").write_bytes(journal)
+    del old, new, journal
+    path = tmp_path / "tree"
+    if as_tar:
+        with tarfile.open(tmp_path / "backup.tar", "w") as out:
+            out.add(path, arcname=".")
+        path = tmp_path / "backup.tar"
+    temp = own_temp_folder(monkeypatch, tmp_path / "temp")
+    tracemalloc.start()
+    try:
+        result = scan([path], ScanOptions())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The main file's key as the transaction left it, the key before it from the journal.
+    assert _found(result) == {GONE: (Method.SQLITE, False), KEY: (Method.JOURNAL, False)}
+    assert result.problems == []
+    # About 2 x the journal when it was read whole (its bytes and every pre-image's copy).
+    assert peak < 7 * MiB, f"peak of Python's heap {peak / MiB:.1f} MiB"
+    assert _temp_entries(temp) == []

@@ -66,7 +66,7 @@ _JSON_STARTS = 8  # "{" or "[" before an anchor tried as the start of a JSON val
 _DECODER = json.JSONDecoder()
 # A key field name shortly before a value inside JSON text (plain or escaped in a string).
 _NAME_WINDOW = 48
-_SPAN = 4 << 20  # bytes of an image in a file that the carver holds at a time
+_SPAN = 1 << 20  # bytes of an image in a file that the carver holds at a time
 
 
 def _names_a_key(buf: Buffer, lo: int, hi: int) -> bool:

@@ -208,7 +208,9 @@ def _extract(family: Family, ctx: ScanContext, images: list[Image | None]) -> It
 
         def rolled_back(member: Member) -> tuple[Image | None, bool]:
             nonlocal journal
-            journal = read_journal(member.read_all(cap), page_size)
+            data = load_bytes(member.reading, member.size, lambda: member.read_all(cap), cap)
+            images.append(data)  # its pre-images are read from it until the family is done
+            journal = read_journal(data, page_size)
             if journal.pages:
                 _check_page_size(journal.page_size, page_size)
             images.append(image := image_rolled_back(base, journal))

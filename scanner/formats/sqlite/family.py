@@ -4,7 +4,8 @@ The pipeline hands every SQLite file of one container level to ``SqliteFamilies`
 ``Grouper``); a family is read as soon as it has a database and a companion, else when
 its directory is done. Forward-only members are spooled: the pending ones share a memory
 budget (``Limits.spool_memory``), and whatever does not fit goes to a private temporary
-file. Re-openable members are simply reopened when the family is read.
+file, as does any member over ``image.SMALL_IMAGE`` (a large database or WAL is read from
+a file). Re-openable members are simply reopened when the family is read.
 """
 
 from __future__ import annotations

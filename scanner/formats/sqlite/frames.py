@@ -1,14 +1,16 @@
-"""The valid frames of a WAL, held compactly: two 4-byte numbers a frame (a WAL of 256 MiB
-has 65,000 frames; as Python objects they took about 120 bytes each)."""
+"""What a large WAL or journal leaves in memory: the valid frames of a WAL, two 4-byte
+numbers a frame (a WAL of 256 MiB has 65,000 frames; as Python objects they took about 120
+bytes each), and a journal's pre-images as offsets into its bytes."""
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
 
 from scanner.formats.sqlite.layout import WAL_FRAME_HEADER_SIZE, WAL_HEADER_SIZE
+from scanner.vocab.prefilter import ByteView
 
 _U32 = "I"  # 4 bytes wherever CPython runs
 assert array(_U32).itemsize == 4
@@ -83,3 +85,27 @@ class WalFrames(Sequence[WalFrame]):
                 seen.add(page)
                 flags[index] = 1
         return flags
+
+
+class PreImages(Mapping[int, bytes]):
+    """Page number -> its first pre-image in a rollback journal, read from the journal's
+    bytes (in memory, or in a file of ours) when asked: an offset a page is kept, not the
+    page, in the order the pages were first met."""
+
+    def __init__(self, data: ByteView, page_size: int) -> None:
+        self._data, self._page_size = data, page_size
+        self._at: dict[int, int] = {}
+
+    def add(self, number: int, offset: int) -> None:
+        """The page whose bytes start at ``offset``, unless an earlier one was added."""
+        self._at.setdefault(number, offset)
+
+    def __getitem__(self, number: int) -> bytes:
+        at = self._at[number]
+        return bytes(self._data[at : at + self._page_size])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)

@@ -199,8 +199,8 @@ def _copy(reading: Reading, writer: _Writer, cap: int) -> tuple[bytes, int]:
 def load_bytes(
     reading: Reading, size: int | None, read_all: Callable[[], bytes], cap: int
 ) -> bytes | FileImage:
-    """A companion's bytes (a WAL's): in memory when small, else copied into a file of ours
-    (in memory after all when no temporary folder has room)."""
+    """A companion's bytes (a WAL or a journal): in memory when small, else copied into a
+    file of ours (in memory after all when no temporary folder has room)."""
     if size is not None and size <= SMALL_IMAGE:
         return read_all()
 

@@ -9,14 +9,14 @@ while its checksum holds, and the first pre-image of a page is the original.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from construct import ConstructError
 
 from scanner.artifacts import HEAD_SIZE
 from scanner.errors import Corrupt, Truncated
-from scanner.formats.sqlite.frames import WalFrames
+from scanner.formats.sqlite.frames import PreImages, WalFrames
 from scanner.formats.sqlite.headers import (
     persisted_journal_sector,
     sqlite_extent,
@@ -290,20 +290,20 @@ def journal_checksum(page: bytes, nonce: int) -> int:
 class Journal:
     page_size: int
     initial_pages: int  # database size before the interrupted transaction
-    pages: dict[int, bytes]  # page number -> its first (original) pre-image
+    pages: Mapping[int, bytes]  # page number -> its first (original) pre-image
     committed: bool = False  # PERSIST mode: the transaction committed, its pre-images are history
 
 
-def read_journal(data: bytes, page_size: int | None = None) -> Journal:
+def read_journal(data: ByteView, page_size: int | None = None) -> Journal:
     """The valid pre-images of a hot or persisted journal; Corrupt if a hot journal's first
     header is unusable. ``page_size`` (the database's, if known) is tried first on a
     persisted journal, whose header no longer says."""
     if len(data) < JOURNAL_HEADER_SIZE:
         raise Truncated(f"only {len(data)} bytes: shorter than the 28-byte journal header")
-    sector = persisted_journal_sector(data[:HEAD_SIZE])
+    sector = persisted_journal_sector(bytes(data[:HEAD_SIZE]))
     if sector is not None:
         return _read_persisted(data, sector, page_size)
-    if not data.startswith(JOURNAL_MAGIC):
+    if data[: len(JOURNAL_MAGIC)] != JOURNAL_MAGIC:
         raise Corrupt("not a SQLite rollback journal (wrong magic number)")
     first = JOURNAL_HEADER.parse(data[:JOURNAL_HEADER_SIZE])
     if not valid_page_size(first.page_size):
@@ -311,10 +311,13 @@ def read_journal(data: bytes, page_size: int | None = None) -> Journal:
     if not (32 <= first.sector_size <= 65536 and first.sector_size & (first.sector_size - 1) == 0):
         raise Corrupt(f"the journal header gives a sector size of {first.sector_size}")
     page_size, record_size = first.page_size, first.page_size + 8
-    pages: dict[int, bytes] = {}
+    pages = PreImages(data, page_size)
     offset = 0
     # A transaction may append several header+records segments, each sector-aligned.
-    while offset + JOURNAL_HEADER_SIZE <= len(data) and data.startswith(JOURNAL_MAGIC, offset):
+    while (
+        offset + JOURNAL_HEADER_SIZE <= len(data)
+        and data[offset : offset + len(JOURNAL_MAGIC)] == JOURNAL_MAGIC
+    ):
         try:
             header = JOURNAL_HEADER.parse(data[offset : offset + JOURNAL_HEADER_SIZE])
         except ConstructError:
@@ -334,13 +337,13 @@ def read_journal(data: bytes, page_size: int | None = None) -> Journal:
             valid = journal_checksum(record.data, header.nonce) == record.checksum
             if record.page_number == 0 or not valid:
                 return Journal(page_size, first.initial_pages, pages)
-            pages.setdefault(record.page_number, record.data)
+            pages.add(record.page_number, offset + 4)  # after the page number
             offset += record_size
         offset = -(-offset // header.sector_size) * header.sector_size
     return Journal(page_size, first.initial_pages, pages)
 
 
-def _read_persisted(data: bytes, sector: int, hint: int | None) -> Journal:
+def _read_persisted(data: ByteView, sector: int, hint: int | None) -> Journal:
     """The pre-images of the last committed transaction of a PERSIST-mode journal.
 
     Its header (page size, nonce, page count) was zeroed, so the page size is the one
@@ -358,8 +361,8 @@ def _read_persisted(data: bytes, sector: int, hint: int | None) -> Journal:
     return Journal(hint or 0, 0, {}, committed=True)
 
 
-def _same_nonce_records(data: bytes, offset: int, page_size: int) -> dict[int, bytes]:
-    pages: dict[int, bytes] = {}
+def _same_nonce_records(data: ByteView, offset: int, page_size: int) -> PreImages:
+    pages = PreImages(data, page_size)
     nonce: int | None = None
     record_size = page_size + 8
     while offset + record_size <= len(data):
@@ -368,7 +371,7 @@ def _same_nonce_records(data: bytes, offset: int, page_size: int) -> dict[int, b
         if not 0 < record.page_number < 1 << 31 or own != (nonce if nonce is not None else own):
             break
         nonce = own
-        pages.setdefault(record.page_number, record.data)
+        pages.add(record.page_number, offset + 4)  # after the page number
         offset += record_size
     return pages
 
@@ -382,12 +385,13 @@ def journal_overlay(base_size: int | None, journal: Journal) -> Overlay | None:
     size = _bounded_size(journal.initial_pages * journal.page_size, present, "the journal")
     if base_size is None and 1 not in journal.pages:
         return None
-    kept = [
-        ((number - 1) * journal.page_size, page)
-        for number, page in journal.pages.items()
-        if number <= journal.initial_pages  # pages past the old end were new: dropped
-    ]
-    return size, lambda: iter(kept)
+
+    def pages() -> Iterator[tuple[int, Page]]:
+        for number, page in journal.pages.items():
+            if number <= journal.initial_pages:  # pages past the old end were new: dropped
+                yield (number - 1) * journal.page_size, page
+
+    return size, pages
 
 
 def roll_back(base: bytes | bytearray | None, journal: Journal) -> bytearray | None:
