@@ -12,11 +12,12 @@ for a small database (within the database budget, ``Limits.max_sqlite_bytes``).
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import urllib.parse
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from typing import IO, BinaryIO, overload
 
@@ -86,7 +87,7 @@ class FileImage:
         return self._file.read(size)
 
     def close(self) -> None:
-        self._file.close()  # a NamedTemporaryFile: deleted on close
+        self._file.close()  # an _ImageFile: removed on close
 
 
 Image = bytes | bytearray | FileImage
@@ -111,10 +112,30 @@ def close_image(image: Image | None) -> None:
         image.close()
 
 
+class _ImageFile(io.BufferedRandom):
+    """A private temporary file (mode 0600) that SQLite may open by its name while we hold
+    it: not ``NamedTemporaryFile``, which Windows opens for no one else. Removed on close."""
+
+    def close(self) -> None:
+        path = self.name
+        super().close()
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 def _image_file(folder: str) -> IO[bytes]:
     """A new private temporary file in ``folder``, deleted when closed (the one place an
     image file is made; tests fill it)."""
-    return tempfile.NamedTemporaryFile(prefix="keyscan-", suffix=".sqlite", dir=folder)
+    handle, path = tempfile.mkstemp(prefix="keyscan-", suffix=".sqlite", dir=folder)
+    try:
+        raw = io.FileIO(handle, "r+b", closefd=True)
+    except BaseException:
+        os.close(handle)
+        os.unlink(path)
+        raise
+    file = _ImageFile(raw)
+    raw.name = path  # a FileIO made from a descriptor is named by the number
+    return file
 
 
 class _NoRoom(Exception):
