@@ -28,7 +28,8 @@ from scanner.formats.sqlite.btree_layout import (
     FREELIST_TRUNK_FORMAT,
     FREELIST_TRUNK_HEADER,
 )
-from scanner.formats.sqlite.carve import carve_image, carve_page, freelist_pages
+from scanner.formats.sqlite.carve import carve_image, carve_page
+from scanner.formats.sqlite.pages import freelist_pages
 from scanner.formats.sqlite.records import (
     TableShape,
     content_size,

@@ -1,4 +1,4 @@
-"""A database alone whose bytes can give the carver no key is not carved (rows._carvable).
+"""A database alone whose bytes can give the carver no key is not carved (worth.carvable).
 
 Every corpus input, every real sample and bit-flipped / cut copies of every corpus file
 that holds SQLite bytes are scanned with the skip on and forced off: the candidates,
@@ -21,7 +21,7 @@ import pytest
 from corpus.common import BASE_EPOCH, Expected, fake_key, write
 from corpus.sqlite_files import Database
 from scanner.context import ScanOptions
-from scanner.formats.sqlite import deleted, rows
+from scanner.formats.sqlite import deleted, worth
 from scanner.formats.sqlite.layout import JOURNAL_MAGIC, SQLITE_MAGIC
 from scanner.model import ScanResult
 from scanner.pipeline import scan
@@ -32,7 +32,7 @@ FILLER = "heart sync band token expired keyboard " * 3
 
 
 def _forced_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rows, "_carvable", lambda in_image, table_sql: True)
+    monkeypatch.setattr(worth, "carvable", lambda in_image, table_sql: True)
 
 
 def _facts(result: ScanResult) -> tuple[list[object], ...]:
@@ -141,7 +141,7 @@ def test_spellings_the_byte_search_cannot_rule_out_are_compared(
 ) -> None:
     _deleted_row(tmp_path / "events.db", EVENTS, (1, FILLER, params), encoding)
     image = (tmp_path / "events.db").read_bytes()
-    assert rows._carvable(rows._names_in_text(image), [EVENTS]) is (encoding == "")
+    assert worth.carvable(worth.names_in_text(image), [EVENTS]) is (encoding == "")
     _both_ways([tmp_path / "events.db"], monkeypatch)
 
 
@@ -193,7 +193,7 @@ def _quiet_databases() -> list[mutate.Seed]:
         db.run(f"INSERT INTO {table} VALUES (?, ?, ?)", [(n, FILLER, str(n)) for n in range(60)])
         db.run(f"DELETE FROM {table} WHERE _rowid_ % 3 = 0")
         image = db.image()
-        assert not rows._carvable(rows._names_in_text(image), [schema])
+        assert not worth.carvable(worth.names_in_text(image), [schema])
         seeds.append(mutate.Seed(f"quiet-{number}", f"quiet-{number}.db", image))
     return seeds
 

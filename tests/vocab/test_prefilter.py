@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from corpus.common import BASE_EPOCH, Expected, fake_key, write
 from scanner.context import ScanOptions
 from scanner.formats.json import extractor as json_extractor
-from scanner.formats.sqlite import rows
+from scanner.formats.sqlite import rows, worth
 from scanner.formats.xml import extractor as xml_extractor
 from scanner.model import ScanResult
 from scanner.pipeline import scan
@@ -36,8 +36,8 @@ KEY = fake_key("prefilter")
 def _switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (json_extractor, xml_extractor, rows):
         monkeypatch.setattr(module, "may_hold_key", lambda document, markup: True)
-    monkeypatch.setattr(rows, "_mentions_key_fields", lambda in_image, schema: True)
-    monkeypatch.setattr(rows, "_may_hold_key_or_hint", lambda sql: True)
+    monkeypatch.setattr(worth, "mentions_key_fields", lambda in_image, schema: True)
+    monkeypatch.setattr(worth, "may_hold_key_or_hint", lambda sql: True)
 
 
 def _facts(result: ScanResult) -> tuple[list[object], list[object]]:
@@ -217,5 +217,5 @@ def test_json_naming_a_key_in_a_table_without_key_columns_is_read(
         (KEY, "events rowid 2 column params $.band.auth_key" if not without_rowid
          else "events row 2 column params $.band.auth_key")
     ]  # fmt: skip
-    assert rows._mentions_key_fields(rows._names_in_text((tmp_path / "a.db").read_bytes()), [])
-    assert not rows._mentions_key_fields(rows._names_in_text((tmp_path / "b.db").read_bytes()), [])
+    assert worth.mentions_key_fields(worth.names_in_text((tmp_path / "a.db").read_bytes()), [])
+    assert not worth.mentions_key_fields(worth.names_in_text((tmp_path / "b.db").read_bytes()), [])

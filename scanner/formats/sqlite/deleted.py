@@ -22,16 +22,9 @@ from dataclasses import replace
 from scanner.artifacts import Artifact
 from scanner.extractors.patterns import Engine
 from scanner.formats.sqlite.btree_layout import HEADER_RESERVED_SPACE_OFFSET
-from scanner.formats.sqlite.carve import (
-    Carved,
-    PageOwners,
-    carve_image,
-    carve_page,
-    freelist_pages,
-    is_utf8,
-    table_owners,
-)
+from scanner.formats.sqlite.carve import Carved, carve_image, carve_page
 from scanner.formats.sqlite.image import Image
+from scanner.formats.sqlite.pages import PageOwners, freelist_pages, is_utf8, table_owners
 from scanner.formats.sqlite.records import TableShape
 from scanner.formats.sqlite.rows import Finding, finding_candidate, row_findings
 from scanner.formats.sqlite.wal import Journal, WalLog, wal_versions

@@ -19,17 +19,17 @@ from scanner.artifacts import Artifact
 from scanner.errors import Corrupt
 from scanner.extractors.base import make_candidate
 from scanner.formats.json.walk import parse_json_text, walk_json
+from scanner.formats.sqlite import worth
 from scanner.formats.sqlite.image import FileImage, Image
 from scanner.formats.sqlite.records import TableShape, affinity
+from scanner.formats.sqlite.worth import NAME_COLUMNS
 from scanner.model import Candidate, DeviceInfo, Method
 from scanner.vocab.keys import fold_name, is_key_field, is_wearable_model, vocabulary
-from scanner.vocab.prefilter import Markup, count_whole_names, may_hold_key
+from scanner.vocab.prefilter import Markup, may_hold_key
 from scanner.vocab.values import epoch_to_datetime, key_for_field, looks_like_model, normalise_mac
 
 log = logging.getLogger("keyscan")
 
-# Folded column names that hold a device's name, best first.
-_NAME_COLUMNS = ("devicename", "name", "alias", "displayname", "nickname", "productname")
 _TIME_WORDS = ("time", "date", "bind")
 _MAC_WORDS = ("mac", "address", "identifier")
 # Android databases declare these collations; SQLite needs them only to compare, but an
@@ -111,8 +111,8 @@ class _Columns:
         self.macish = [any(word in f for word in _MAC_WORDS) for f in folded]
         self.modelish = ["model" in f for f in folded]
         self.name_order = sorted(
-            (i for i, f in enumerate(folded) if f in _NAME_COLUMNS),
-            key=lambda i: _NAME_COLUMNS.index(folded[i]),
+            (i for i, f in enumerate(folded) if f in NAME_COLUMNS),
+            key=lambda i: NAME_COLUMNS.index(folded[i]),
         )
 
 
@@ -337,59 +337,6 @@ def _shapes(
     return shapes
 
 
-def _names_in_text(image: Image) -> int | None:
-    """``prefilter.count_whole_names`` of the image; None for UTF-16 text, which the
-    byte search would not see."""
-    if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
-        return None
-    return count_whole_names(image)
-
-
-def _mentions_key_fields(in_image: int | None, schema_sql: list[object]) -> bool:
-    """Whether JSON text naming a key field may be in the data, not just the schema.
-
-    Names in JSON are quoted: when the image holds no more quoted key field names than
-    the schema's statements (``in_image``: ``_names_in_text``; free space and index pages
-    count too), no text value can name one, and the row filter skips the costly LIKE terms
-    and tables that can hold neither a key nor a hint.
-    """
-    if in_image is None:
-        return True
-    schema = " ".join(sql for sql in schema_sql if isinstance(sql, str)).encode()
-    # Fewer in the image than in the schema: a statement cut across pages. Be careful.
-    return in_image != count_whole_names(schema)
-
-
-def _carvable(in_image: int | None, table_sql: list[object]) -> bool:
-    """Whether the deleted-record carver (``carve.carve_image``) may find a key here.
-
-    It reads a key only from a column the schema names a key field (every table column
-    is in its CREATE statement, so its folded text holds the folded name), or from JSON
-    text with a key field name in it, which the carver reads as contiguous UTF-8 bytes
-    of the image: a quoted name, an escape, or the Kelvin sign, all of which
-    ``count_whole_names`` counts. A UTF-16 image is not carved at all.
-    """
-    if in_image is None:
-        return False
-    if in_image:
-        return True
-    return any(not isinstance(sql, str) or _names_key_field(sql) for sql in table_sql)
-
-
-def _names_key_field(sql: str) -> bool:
-    folded = fold_name(sql)
-    return any(name in folded for name in vocabulary().names)
-
-
-def _may_hold_key_or_hint(sql: object) -> bool:
-    """Whether a table's CREATE statement may declare a key column or a name column (a
-    hint's): every column name is in it, so its folded text holds the folded name."""
-    if not isinstance(sql, str):
-        return True
-    folded = fold_name(sql)
-    return any(name in folded for name in (*vocabulary().names, *_NAME_COLUMNS))
-
-
 def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterator[Finding]:
     """Every finding in every row of every table; Corrupt if the schema is unreadable.
 
@@ -406,15 +353,15 @@ def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterat
         except SQLITE_ERRORS as error:
             raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
         schema = [(name, root, sql) for kind, name, root, sql in master if kind == "table"]
-        in_image = _names_in_text(image)
-        report.carvable = _carvable(in_image, [sql for *_, sql in schema])
+        in_image = worth.names_in_text(image)
+        report.carvable = worth.carvable(in_image, [sql for *_, sql in schema])
         if report.carvable or not alone:
             report.tables = _shapes(connection, schema)
-        keyish_text = _mentions_key_fields(in_image, [sql for *_, sql in master])
+        keyish_text = worth.mentions_key_fields(in_image, [sql for *_, sql in master])
         for table, _, sql in schema:
             if table.startswith("sqlite_"):
                 continue  # SQLite's own bookkeeping
-            if not keyish_text and not _may_hold_key_or_hint(sql):
+            if not keyish_text and not worth.may_hold_key_or_hint(sql):
                 continue  # its rows are all filtered out: no need to ask
             columns: _Columns | None = None
             try:
