@@ -42,7 +42,7 @@ SMALL_FILE = 1 << 20  # larger files are read in the scan's thread, as with --jo
 # Formats that need only a file's bytes: extractors, and the SQLite grouper for a database
 # alone (its ``extract_alone``).
 POOLED = frozenset({"json_doc", "xml_prefs", "log", "sqlite"})
-BATCH_BYTES = 4 << 20
+BATCH_BYTES = 1 << 20  # a batch out is held twice here (its jobs, and pickled for the pipe)
 BATCH_FILES = 128  # files per batch: amortises a round trip (about 0.1 ms) over many files
 IN_FLIGHT_PER_WORKER = 2
 
