@@ -1,6 +1,6 @@
 """What a large WAL or journal leaves in memory: the valid frames of a WAL, two 4-byte
-numbers a frame (a WAL of 256 MiB has 65,000 frames; as Python objects they took about 120
-bytes each), and a journal's pre-images as offsets into its bytes."""
+numbers a frame (not an object each: a large WAL has tens of thousands of frames), and a
+journal's pre-images as offsets into its bytes."""
 
 from __future__ import annotations
 

@@ -121,7 +121,8 @@ def freelist_pages(image: Image, page_size: int) -> dict[int, int]:
 
 
 class PageOwners:
-    """The table each page belongs to: a number a page (a dict took about 100 bytes a page)."""
+    """The table each page belongs to, one small number a page (a dict per page would weigh
+    more than the page numbers of a large database)."""
 
     def __init__(self, pages: int, shapes: Sequence[TableShape]) -> None:
         self.shapes = list(shapes)
