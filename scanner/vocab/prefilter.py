@@ -59,31 +59,42 @@ def may_hold_key(document: bytes, markup: Markup) -> bool:
     folded = lowered.translate(None, b"_-")
     if not any(word in folded for word in vocab.endings):
         return False  # most documents: every name ends so, and text keys too
-    text_keys, names = _searches(vocab)
-    if any(text_key.search(lowered) for text_key in text_keys):  # (b) a key written as text
+    if any(text_key.search(lowered) for text_key in _text_keys(vocab)):  # (b) key as text
         return True
-    for name in names:  # (a) a whole field name
+    for _, name in _whole_names(vocab):  # (a) a whole field name
         for found in name.finditer(folded):
-            start, end = found.span()
-            if _whole_name(folded, start, end) and (
-                markup is Markup.XML or _THEN_COLON.match(folded, end)
-            ):
+            if markup is Markup.XML or _THEN_COLON.match(folded, found.end()):
                 return True
     return False
 
 
 @cache
-def _searches(vocab: Vocabulary) -> tuple[tuple[re.Pattern[bytes], ...], ...]:
-    """Searches in C: for (b) over lowered text, for (a) over folded text (a name and a
-    character ``_whole_name`` allows after it; it decides). Each starts with a literal,
-    which ``re`` skips to without trying every position."""
-    after = re.escape(bytes(sorted(_QUOTES_AFTER | _TAG_AFTER)))
-    return (
-        tuple(re.compile(re.escape(word) + _THEN_KEY.pattern) for word in vocab.endings),
-        tuple(
-            re.compile(re.escape(name) + rb"(?=[" + after + rb"])") for name in vocab.folded_names
-        ),
-    )
+def _text_keys(vocab: Vocabulary) -> tuple[re.Pattern[bytes], ...]:
+    """(b), over lowered text: a name ending, then what ``_THEN_KEY`` allows. Each starts
+    with a literal, which ``re`` skips to without trying every position."""
+    return tuple(re.compile(re.escape(word) + _THEN_KEY.pattern) for word in vocab.endings)
+
+
+@cache
+def _whole_names(vocab: Vocabulary) -> tuple[tuple[int, re.Pattern[bytes]], ...]:
+    """(a), over folded text, one search per name: a key field name standing whole,
+    quoted (a quote, or an escape that may be one, before it) or as an XML tag. Each
+    starts with its name as a literal, which ``re`` skips to in C; the edges are then
+    looked at behind and ahead there, in C too (most places a name is found are words in
+    text: "token expired")."""
+
+    def one_of(characters: frozenset[int]) -> bytes:
+        return b"[" + re.escape(bytes(sorted(characters))) + b"]"
+
+    def whole(name: bytes) -> bytes:
+        name = re.escape(name)
+        tag = b"(?<=" + one_of(_TAG_BEFORE) + name + b")(?=" + one_of(_TAG_AFTER) + b")"
+        quote = b"(?<=" + one_of(_QUOTES_BEFORE) + name + b")"
+        escape = b"(?<=" + _JSON_ESCAPE.pattern + name + b")"
+        quoted = b"(?:" + quote + b"|" + escape + b")(?=" + one_of(_QUOTES_AFTER) + b")"
+        return name + b"(?:" + tag + b"|" + quoted + b")"
+
+    return tuple((len(name), re.compile(whole(name))) for name in vocab.folded_names)
 
 
 class ByteView(Protocol):
@@ -98,7 +109,7 @@ def count_whole_names(data: ByteView, piece: int = 256 << 10) -> int:
     """How many key field names stand whole (quoted, or as an XML tag) in ``data``, a piece
     at a time (a database image need not be copied whole); plus one if an escape may
     spell a name character, so that a count that does not grow means no new name."""
-    names = vocabulary().folded_names
+    whole_names = _whole_names(vocabulary())
     count = int(any(raw in data for raw in _FOLDS_TO_ASCII))
     for at in range(0, len(data), piece):
         # Each piece is read with some bytes before (the quote before a name) and after
@@ -111,11 +122,8 @@ def count_whole_names(data: ByteView, piece: int = 256 << 10) -> int:
         folded = before + own.translate(None, b"_-")
         start, stop = len(before), len(folded)
         folded += after.translate(None, b"_-")
-        for name in names:
-            found = folded.find(name, start, stop + len(name) - 1)
-            while 0 <= found < stop:
-                count += _whole_name(folded, found, found + len(name))
-                found = folded.find(name, found + 1, stop + len(name) - 1)
+        for length, name in whole_names:  # starting before ``stop``, the edge after it seen
+            count += len(name.findall(folded, start, stop + length))
     return count
 
 
@@ -142,15 +150,3 @@ def _escapes_a_name_character(lowered: bytes, markup: Markup) -> bool:
         if spelled.isascii() and (spelled.isalnum() or spelled in "_-"):
             return True
     return False
-
-
-def _whole_name(folded: bytes, start: int, end: int) -> bool:
-    """A name found at ``start``: quoted, or an XML tag, in ``folded``."""
-    before = folded[start - 1] if start else None
-    after = folded[end] if end < len(folded) else None
-    if before in _TAG_BEFORE and after in _TAG_AFTER:
-        return True
-    quoted_before = before in _QUOTES_BEFORE or (
-        start >= 6 and _JSON_ESCAPE.fullmatch(folded, start - 6, start) is not None
-    )
-    return quoted_before and after in _QUOTES_AFTER

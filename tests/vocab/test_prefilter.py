@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -27,6 +28,7 @@ from scanner.formats.xml import extractor as xml_extractor
 from scanner.model import ScanResult
 from scanner.pipeline import scan
 from scanner.vocab import prefilter
+from scanner.vocab.keys import vocabulary
 from scanner.vocab.prefilter import Markup, may_hold_key
 from tools import mutate
 
@@ -219,3 +221,38 @@ def test_json_naming_a_key_in_a_table_without_key_columns_is_read(
     ]  # fmt: skip
     assert worth.mentions_key_fields(worth.names_in_text((tmp_path / "a.db").read_bytes()), [])
     assert not worth.mentions_key_fields(worth.names_in_text((tmp_path / "b.db").read_bytes()), [])
+
+
+_PIECES = [
+    b"huamiAuthKey", b"auth_key", b"authKey", b"encrypt-key", b"TOKEN", b"token", b"key",
+    b'"', b"'", b";", b"<", b":", b">", b"/", b" ", b"\n", b"&", b"\\", b"\\u0022", b"x", b"_",
+]  # fmt: skip
+
+
+def _whole_names_by_hand(data: bytes) -> int:
+    """The definition, one place at a time: a folded name with a quote (or an escape)
+    before it and a quote-like character after it, or an XML tag's edges."""
+    folded = data.lower().translate(None, b"_-")
+    count = 0
+    for start in range(len(folded)):
+        for name in vocabulary().folded_names:
+            end = start + len(name)
+            if not folded.startswith(name, start) or end >= len(folded):
+                continue
+            before, after = folded[start - 1 : start], folded[end : end + 1]
+            escape = re.fullmatch(rb"\\u[0-9a-f]{4}", folded[max(0, start - 6) : start])
+            tag = before in (b"<", b":") and after in (b" ", b"\t", b"\r", b"\n", b"/", b">")
+            quoted = before in (b'"', b"'", b";") or escape is not None
+            count += tag or (quoted and after in (b'"', b"'", b"&", b"\\"))
+    return count
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.integers(1, 9))
+def test_whole_names_are_counted_as_defined(pieces: list[bytes], piece: int) -> None:
+    data = b"".join(pieces)
+    assert prefilter.count_whole_names(data, piece=piece) == _whole_names_by_hand(data)
+
+
+def test_a_word_in_text_is_no_whole_name() -> None:
+    assert prefilter.count_whole_names(b'{"note": "token expired", "token": 1}') == 1
+    assert prefilter.count_whole_names(b"<authKey>x</authKey> <a:token/>") == 2  # not </…
