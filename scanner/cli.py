@@ -7,7 +7,6 @@ password or a wrong one given), so keys may be behind it.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import sys
@@ -27,6 +26,7 @@ from scanner import __version__
 from scanner.artifacts import Artifact
 from scanner.cli_passwords import PASSWORD_ENV, PasswordFileError, Prompt, can_prompt, gather
 from scanner.cli_stdin import STDIN_ARGUMENT, StdinUnusable, spooled_stdin
+from scanner.cli_streams import ReaderGone, StdoutConsole, stdout_reader, utf8_streams
 from scanner.context import ScanOptions
 from scanner.errors import NeedsPassword, WrongPassword
 from scanner.model import ScanResult
@@ -148,7 +148,10 @@ def _main(
 
 def _consoles() -> tuple[Console, Console]:
     """(stdout, stderr); emoji codes off everywhere (``:cd:`` in a MAC is no CD)."""
-    return Console(emoji=False, highlight=False), Console(stderr=True, emoji=False, highlight=False)
+    return (
+        StdoutConsole(emoji=False, highlight=False),
+        Console(stderr=True, emoji=False, highlight=False),
+    )
 
 
 def _usage_error(err: Console, message: str) -> typer.Exit:
@@ -317,13 +320,14 @@ def scan_command(
             )
         if report:  # before the spooled standard input goes: its digest may need it
             report.finish(result, _exit_code(result), default_argv())
-    if json_output:
-        write_json(result, sys.stdout, redacted=redact)
-        sys.stdout.write("\n")
-    else:
-        print_report(result, out, show_all=show_all, redacted=redact)
-        if qr:
-            print_qr_codes(result, out)
+    with stdout_reader():
+        if json_output:
+            write_json(result, sys.stdout, redacted=redact)
+            sys.stdout.write("\n")
+        else:
+            print_report(result, out, show_all=show_all, redacted=redact)
+            if qr:
+                print_qr_codes(result, out)
     if copy:  # the terminal on stderr first: stdout may be a document (--json)
         copy_first_key(result, err, [sys.stderr] if json_output else [sys.stderr, sys.stdout])
     raise typer.Exit(_exit_code(result))
@@ -367,10 +371,15 @@ def ls_command(
         line.append_text(literal(f"  {size} B  {when}  [{kind}]", style="dim"))  # a link's target
         if artifact.device_path:
             line.append_text(literal(f"  -> {artifact.device_path}", style="dim"))
-        out.print(line, soft_wrap=True)
+        try:
+            out.print(line, soft_wrap=True)
+        except BrokenPipeError as error:
+            raise ReaderGone from error  # through the scan, which then stops
 
-    with ExitStack() as stack:
+    with ExitStack() as stack, stdout_reader() as reader:
         result = scan(_inputs(paths, stack, err), options, on_artifact=show, extract=False)
+    if reader.gone:
+        raise typer.Exit(ExitCode.FOUND)  # listed, as far as it was read
     for problem in result.problems:
         err.print(
             Text.assemble(
@@ -387,15 +396,6 @@ def ls_command(
     raise typer.Exit(ExitCode.LOCKED if _locked(result) else ExitCode.FOUND)
 
 
-def _utf8_streams() -> None:
-    """stdout and stderr write UTF-8 whatever the locale (LC_ALL=C, a Latin-1 terminal,
-    PYTHONIOENCODING=ascii): a name from the evidence is never an encoding error, and
-    anything not encodable (a lone surrogate) is written as an escape, never raw."""
-    for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-
-
 def main() -> None:
-    _utf8_streams()
+    utf8_streams()
     app()

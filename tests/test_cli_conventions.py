@@ -3,7 +3,10 @@ Python type names, and one test per documented exit code (docs/usage.md)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,24 @@ def test_exit_3_when_no_key_and_an_input_is_locked(corpus: Corpus, tmp_path: Pat
     env = {"KEYSCAN_PASSWORD": ""}
     assert _scan(locked, str(tmp_path), env=env)[0] == ExitCode.LOCKED == 3  # needs-password
     assert _scan(locked, "-p", "wrong", env=env)[0] == 3  # wrong-password
+
+
+@pytest.mark.parametrize(
+    "command", [["scan"], ["scan", "--json"], ["scan", "--all"], ["ls"]], ids=" ".join
+)
+def test_a_reader_that_stops_early_leaves_the_exit_code_as_found(
+    answer: Path, command: list[str]
+) -> None:
+    """``keyscan scan x | head -1``: the pipe closes before the output is written. What
+    was found is what the code says (not 1, "no key"), with no traceback; ``ls`` stops."""
+    scan = subprocess.Popen(
+        [sys.executable, "-m", "scanner", *command, str(answer), "--no-input"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUTF8": "1"},
+    )
+    assert scan.stdout is not None and scan.stderr is not None
+    scan.stdout.close()  # the reader is gone before anything is written
+    errors = scan.stderr.read().decode()
+    assert scan.wait(timeout=120) == ExitCode.FOUND
+    assert "Traceback" not in errors and "BrokenPipe" not in errors and "Errno" not in errors
