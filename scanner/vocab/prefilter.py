@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from scanner.vocab.keys import SEPARATOR, Vocabulary, vocabulary
 
@@ -61,7 +61,7 @@ def may_hold_key(document: bytes, markup: Markup) -> bool:
         return False  # most documents: every name ends so, and text keys too
     if any(text_key.search(lowered) for text_key in _text_keys(vocab)):  # (b) key as text
         return True
-    for _, name in _whole_names(vocab):  # (a) a whole field name
+    for _, name in _name_searches(vocab, True):  # (a) a whole field name
         for found in name.finditer(folded):
             if markup is Markup.XML or _THEN_COLON.match(folded, found.end()):
                 return True
@@ -76,25 +76,39 @@ def _text_keys(vocab: Vocabulary) -> tuple[re.Pattern[bytes], ...]:
 
 
 @cache
-def _whole_names(vocab: Vocabulary) -> tuple[tuple[int, re.Pattern[bytes]], ...]:
-    """(a), over folded text, one search per name: a key field name standing whole,
-    quoted (a quote, or an escape that may be one, before it) or as an XML tag. Each
-    starts with its name as a literal, which ``re`` skips to in C; the edges are then
-    looked at behind and ahead there, in C too (most places a name is found are words in
-    text: "token expired")."""
+def _name_searches(vocab: Vocabulary, whole: bool) -> tuple[tuple[int, re.Pattern[bytes]], ...]:
+    """Over folded text, one search per name: a key field name standing whole, quoted (a
+    quote, or an escape that may be one, before it) or as an XML tag; or, not ``whole``,
+    a name so opened and then a 0 byte (``count_names``). Each starts with its name as a
+    literal, which ``re`` skips to in C; the edges are then looked at behind and ahead
+    there, in C too (most places a name is found are words in text: "token expired")."""
 
     def one_of(characters: frozenset[int]) -> bytes:
         return b"[" + re.escape(bytes(sorted(characters))) + b"]"
 
-    def whole(name: bytes) -> bytes:
+    def search(name: bytes) -> bytes:
         name = re.escape(name)
-        tag = b"(?<=" + one_of(_TAG_BEFORE) + name + b")(?=" + one_of(_TAG_AFTER) + b")"
-        quote = b"(?<=" + one_of(_QUOTES_BEFORE) + name + b")"
+        tag = b"(?<=" + one_of(_TAG_BEFORE) + name + b")"
         escape = b"(?<=" + _JSON_ESCAPE.pattern + name + b")"
-        quoted = b"(?:" + quote + b"|" + escape + b")(?=" + one_of(_QUOTES_AFTER) + b")"
-        return name + b"(?:" + tag + b"|" + quoted + b")"
+        quote = b"(?<=" + one_of(_QUOTES_BEFORE) + name + b")|" + escape
+        if not whole:
+            return name + b"(?:" + tag + b"|" + quote + b")(?=\\x00)"
+        tag += b"(?=" + one_of(_TAG_AFTER) + b")"
+        return name + b"(?:" + tag + b"|(?:" + quote + b")(?=" + one_of(_QUOTES_AFTER) + b"))"
 
-    return tuple((len(name), re.compile(whole(name))) for name in vocab.folded_names)
+    return tuple((len(name), re.compile(search(name))) for name in vocab.folded_names)
+
+
+@cache
+def _rest_of_a_name(vocab: Vocabulary) -> re.Pattern[bytes]:
+    """Over folded text: what may follow where a name was cut in two (``may_continue_a_name``)."""
+    after = re.escape(bytes(sorted(_QUOTES_AFTER | _TAG_AFTER)))
+    rests = {name[cut:] for name in vocab.folded_names for cut in range(1, len(name))}
+    names = b"|".join(re.escape(name) for name in vocab.folded_names)
+    rest = b"|".join(re.escape(r) for r in sorted(rests, key=len, reverse=True))
+    # the rest of a name, then its edge; or a name after at most the 5 last bytes of an
+    # escape (\u0022) or its quote
+    return re.compile(b"\\A(?:(?:" + rest + b")[" + after + b"]|[\\s\\S]{0,5}(?:" + names + b"))")
 
 
 class ByteView(Protocol):
@@ -109,8 +123,22 @@ def count_whole_names(data: ByteView, piece: int = 256 << 10) -> int:
     """How many key field names stand whole (quoted, or as an XML tag) in ``data``, a piece
     at a time (a database image need not be copied whole); plus one if an escape may
     spell a name character, so that a count that does not grow means no new name."""
-    whole_names = _whole_names(vocabulary())
+    return count_names(data, piece).whole
+
+
+class NameCount(NamedTuple):
+    whole: int  # names standing whole, plus one if an escape may spell a name character
+    cut: int  # names opened as a quoted name or a tag is, then a 0 byte
+
+
+def count_names(data: ByteView, piece: int = 256 << 10) -> NameCount:
+    """``count_whole_names``, and the names opened as a quoted name or a tag is, then cut
+    by a 0 byte: in a database, where a text value's part in its cell may end and the
+    4-byte number of its first overflow page begins (below 2**24 pages its first byte)."""
+    vocab = vocabulary()
+    whole_names, cut_names = _name_searches(vocab, True), _name_searches(vocab, False)
     count = int(any(raw in data for raw in _FOLDS_TO_ASCII))
+    cut = 0
     for at in range(0, len(data), piece):
         # Each piece is read with some bytes before (the quote before a name) and after
         # (a name spelled with "_" or "-" running past the cut); a name is counted in the
@@ -124,7 +152,16 @@ def count_whole_names(data: ByteView, piece: int = 256 << 10) -> int:
         folded += after.translate(None, b"_-")
         for length, name in whole_names:  # starting before ``stop``, the edge after it seen
             count += len(name.findall(folded, start, stop + length))
-    return count
+        for length, name in cut_names:
+            cut += len(name.findall(folded, start, stop + length))
+    return NameCount(count, cut)
+
+
+def may_continue_a_name(head: bytes) -> bool:
+    """Whether text that starts with ``head`` may hold the rest of a key field name cut in
+    two (a database's text running on to an overflow page, past that page's link): the
+    rest of a name and its closing quote or tag end, or a name within its first bytes."""
+    return _rest_of_a_name(vocabulary()).match(head.lower().translate(None, b"_-")) is not None
 
 
 def _escapes_a_name_character(lowered: bytes, markup: Markup) -> bool:

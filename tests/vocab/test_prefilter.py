@@ -256,3 +256,35 @@ def test_whole_names_are_counted_as_defined(pieces: list[bytes], piece: int) -> 
 def test_a_word_in_text_is_no_whole_name() -> None:
     assert prefilter.count_whole_names(b'{"note": "token expired", "token": 1}') == 1
     assert prefilter.count_whole_names(b"<authKey>x</authKey> <a:token/>") == 2  # not </…
+
+
+def _split_by_overflow(path: Path, cut: int) -> bytes:
+    """A database with one JSON value of 6,000 bytes in a table without key columns, whose
+    ``"auth_key"`` starts ``cut`` bytes before the end of the part kept in the row's cell:
+    the rest is on an overflow page, after that page's 4-byte link. Returns the image."""
+    # 4 KiB pages: 1,908 bytes of a 6,000-byte record stay in the cell (SQLite's file
+    # format, "cell payload overflow"), 4 of them the record's header.
+    head = 1908 - 4 - cut
+    document = '{"note": "' + "n" * (head - 10) + '", "auth_key": "' + KEY + '", "pad": "'
+    document += "p" * (6000 - len(document) - 2) + '"}'
+    connection = sqlite3.connect(":memory:")
+    connection.execute("PRAGMA page_size = 4096")
+    connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, params TEXT)")
+    connection.execute("INSERT INTO events VALUES (1, ?)", (document,))
+    connection.commit()
+    image = connection.serialize()
+    connection.close()
+    write(path, image)
+    return image
+
+
+def test_a_key_field_name_cut_by_an_overflow_page_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cuts = range(14)  # from before the opening quote to after the closing one
+    images = [_split_by_overflow(tmp_path / f"events-{cut:02}.db", cut) for cut in cuts]
+    assert sum(b'"auth_key"' not in image for image in images) >= 9  # cut in two
+    result = _both_ways([tmp_path], monkeypatch)
+    assert [(c.key, c.provenance[-2:]) for c in result.candidates] == [
+        (KEY, (f"events-{cut:02}.db", "events rowid 1 column params $.auth_key")) for cut in cuts
+    ]

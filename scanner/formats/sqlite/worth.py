@@ -6,20 +6,43 @@ may find a key at all. Every name comes from the one vocabulary (``scanner/vocab
 
 from __future__ import annotations
 
+from scanner.formats.sqlite.headers import sqlite_extent
 from scanner.formats.sqlite.image import Image
+from scanner.formats.sqlite.layout import DATABASE_HEADER_SIZE
 from scanner.vocab.keys import fold_name, vocabulary
-from scanner.vocab.prefilter import count_whole_names
+from scanner.vocab.prefilter import count_names, count_whole_names, may_continue_a_name
 
+_REST = 32  # bytes of an overflow page looked at for the rest of a cut name (see below)
 # Folded column names that hold a device's name, best first.
 NAME_COLUMNS = ("devicename", "name", "alias", "displayname", "nickname", "productname")
 
 
 def names_in_text(image: Image) -> int | None:
-    """``prefilter.count_whole_names`` of the image; None for UTF-16 text, which the
-    byte search would not see."""
+    """``prefilter.count_whole_names`` of the image, plus one if a name may be cut in two
+    by an overflow page; None for UTF-16 text, which the byte search would not see."""
     if image[56:60] not in (b"\x00\x00\x00\x01", b"\x00\x00\x00\x00"):
         return None
-    return count_whole_names(image)
+    names = count_names(image)
+    return names.whole + bool(names.cut or _may_cut_a_name(image))
+
+
+def _may_cut_a_name(image: Image) -> bool:
+    """Whether a key field name in a text value may be in two pieces in the image's bytes.
+
+    A value too long for its cell goes on in a chain of overflow pages, each after the
+    page's 4-byte link, so a name can be cut where the cell's part ends or a page does:
+    then its rest starts an overflow page, 4 bytes in (or, cut just after the name, the
+    name is followed by the page number: ``count_names``). Every page is looked at, as
+    which ones are overflow pages is not known here.
+    """
+    extent = sqlite_extent(bytes(image[:DATABASE_HEADER_SIZE]))
+    if extent is None:
+        return True  # no page size to go by: be careful
+    page_size = extent[0]
+    return any(
+        may_continue_a_name(bytes(image[at + 4 : at + 4 + _REST]))
+        for at in range(page_size, len(image), page_size)
+    )
 
 
 def mentions_key_fields(in_image: int | None, schema_sql: list[object]) -> bool:
