@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -46,6 +47,66 @@ class DeviceInfo:
             name=self.name or other.name,
             model=self.model or other.model,
         )
+
+
+class DeviceHints:
+    """Devices' names and models seen without a key, folded per MAC as they arrive: the
+    first value seen of each field wins, so repeated rows of one MAC cost nothing.
+
+    At most ``limit`` MACs are held (None: no bound); a hint of a further MAC is left out
+    and ``overflowed`` says so. Hints of a MAC already held still fill its gaps.
+    """
+
+    __slots__ = ("_by_mac", "limit", "overflowed")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._by_mac: dict[str, DeviceInfo] = {}
+        self.limit = limit
+        self.overflowed = False
+
+    @classmethod
+    def of(cls, hints: Iterable[DeviceInfo], limit: int | None = None) -> DeviceHints:
+        folded = cls(limit)
+        for hint in hints:
+            folded.add(hint)
+        return folded
+
+    def add(self, hint: DeviceInfo) -> None:
+        mac = hint.mac
+        if not mac:
+            return
+        held = self._by_mac.get(mac)
+        if held is not None:
+            if not (held.name and held.model):  # else nothing to fill: no new object
+                self._by_mac[mac] = held.merged(hint)
+        elif self.limit is None or len(self._by_mac) < self.limit:
+            self._by_mac[mac] = hint
+        else:
+            self.overflowed = True
+
+    def merge(self, later: DeviceHints) -> bool:
+        """Fold in ``later``'s devices as if its hints came after this one's (the same as
+        one fold of both, as long as ``later`` alone was not cut short). True: some of its
+        devices were left out here."""
+        already, self.overflowed = self.overflowed, False
+        for hint in later:
+            self.add(hint)
+        left_out = self.overflowed
+        self.overflowed = already or left_out or later.overflowed
+        return left_out
+
+    def get(self, mac: str | None) -> DeviceInfo | None:
+        return self._by_mac.get(mac) if mac else None
+
+    def __iter__(self) -> Iterator[DeviceInfo]:
+        """One per MAC, in the order each was first seen."""
+        return iter(self._by_mac.values())
+
+    def __len__(self) -> int:
+        return len(self._by_mac)
+
+    def __repr__(self) -> str:
+        return f"DeviceHints({len(self)} devices, limit={self.limit}, overflowed={self.overflowed})"
 
 
 @dataclass(frozen=True)
