@@ -169,6 +169,6 @@ class ScanResult:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     devices: list[DeviceKey] = field(default_factory=list)
-    device_hints: list[DeviceInfo] = field(default_factory=list)
+    device_hints: DeviceHints = field(default_factory=DeviceHints)
     inputs_read: int = 0  # top-level inputs that could be opened at all
     files_seen: int = 0
