@@ -32,7 +32,7 @@ class Confidence(StrEnum):
     LOW = "low"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one is held per device named (DeviceHints)
 class DeviceInfo:
     """What is known of the wearable a key belongs to; every part may be missing."""
 
