@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from scanner.artifacts import Artifact
 from scanner.errors import InputBudgetExceeded, ScanError
-from scanner.model import Candidate, DeviceInfo, Problem
+from scanner.model import Candidate, DeviceHints, Problem
 from scanner.passwords import Password
 from scanner.ranking.sightings import Sightings
 
@@ -28,7 +28,7 @@ class Deferral(Protocol):
     """An input's files out in worker processes (``scanner.pool.InputOrder``): what is
     recorded meanwhile waits, so that the order is the one a single process gives."""
 
-    def hold(self, apply: Callable[[Any], None], value: Any) -> bool: ...
+    def hold(self, apply: Callable[[Any], object], value: Any) -> bool: ...
 
     def send(self, extractor: str, artifact: Artifact, stream: BinaryIO) -> BinaryIO | None: ...
 
@@ -63,6 +63,7 @@ class Limits:
     spool_memory: int = 64 * MiB  # spool a nested archive in memory up to this, then to a temp file
     max_sqlite_bytes: int = 2 * GiB  # one database held in memory for reading
     max_text_bytes: int = 64 * MiB  # one JSON / XML document parsed whole
+    max_device_hints: int = 100_000  # devices named without a key, held to name devices found
 
 
 PROMPT_TRIES = 3  # typed passwords per file before it is a wrong-password problem
@@ -144,7 +145,8 @@ class ScanContext:
         # Aggregated as found: memory grows with distinct findings, not with sightings.
         self.sightings = Sightings(on_sighting)
         self.problems: list[Problem] = []
-        self.device_hints: list[DeviceInfo] = []  # MAC -> name/model seen without a key
+        # MAC -> name/model seen without a key; what does not fit is reported at the end.
+        self.device_hints = DeviceHints(self.limits.max_device_hints)
         self.files_seen = 0
         self.extract = True  # False for `keyscan ls`: open containers, extract nothing
         self.expanded = 0  # bytes decompressed or decrypted from this input so far
@@ -218,12 +220,10 @@ class ScanContext:
         """One per distinct finding, with its count of sightings (``Sightings``)."""
         return self.sightings.candidates()
 
-    def hint(self, device: DeviceInfo) -> None:
-        """A device's name or model seen without a key (e.g. Gadgetbridge's DEVICE table)."""
-        if not device.mac:
-            return
-        if self.later is None or not self.later.hold(self.device_hints.append, device):
-            self.device_hints.append(device)
+    def hint(self, devices: DeviceHints) -> None:
+        """Devices' names or models seen without a key (e.g. Gadgetbridge's DEVICE table)."""
+        if self.later is None or not self.later.hold(self.device_hints.merge, devices):
+            self.device_hints.merge(devices)
 
     @property
     def over_budget(self) -> bool:

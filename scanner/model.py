@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -31,7 +32,7 @@ class Confidence(StrEnum):
     LOW = "low"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one is held per device named (DeviceHints)
 class DeviceInfo:
     """What is known of the wearable a key belongs to; every part may be missing."""
 
@@ -46,6 +47,66 @@ class DeviceInfo:
             name=self.name or other.name,
             model=self.model or other.model,
         )
+
+
+class DeviceHints:
+    """Devices' names and models seen without a key, folded per MAC as they arrive: the
+    first value seen of each field wins, so repeated rows of one MAC cost nothing.
+
+    At most ``limit`` MACs are held (None: no bound); a hint of a further MAC is left out
+    and ``overflowed`` says so. Hints of a MAC already held still fill its gaps.
+    """
+
+    __slots__ = ("_by_mac", "limit", "overflowed")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._by_mac: dict[str, DeviceInfo] = {}
+        self.limit = limit
+        self.overflowed = False
+
+    @classmethod
+    def of(cls, hints: Iterable[DeviceInfo], limit: int | None = None) -> DeviceHints:
+        folded = cls(limit)
+        for hint in hints:
+            folded.add(hint)
+        return folded
+
+    def add(self, hint: DeviceInfo) -> None:
+        mac = hint.mac
+        if not mac:
+            return
+        held = self._by_mac.get(mac)
+        if held is not None:
+            if not (held.name and held.model):  # else nothing to fill: no new object
+                self._by_mac[mac] = held.merged(hint)
+        elif self.limit is None or len(self._by_mac) < self.limit:
+            self._by_mac[mac] = hint
+        else:
+            self.overflowed = True
+
+    def merge(self, later: DeviceHints) -> bool:
+        """Fold in ``later``'s devices as if its hints came after this one's (the same as
+        one fold of both, as long as ``later`` alone was not cut short). True: some of its
+        devices were left out here."""
+        already, self.overflowed = self.overflowed, False
+        for hint in later:
+            self.add(hint)
+        left_out = self.overflowed
+        self.overflowed = already or left_out or later.overflowed
+        return left_out
+
+    def get(self, mac: str | None) -> DeviceInfo | None:
+        return self._by_mac.get(mac) if mac else None
+
+    def __iter__(self) -> Iterator[DeviceInfo]:
+        """One per MAC, in the order each was first seen."""
+        return iter(self._by_mac.values())
+
+    def __len__(self) -> int:
+        return len(self._by_mac)
+
+    def __repr__(self) -> str:
+        return f"DeviceHints({len(self)} devices, limit={self.limit}, overflowed={self.overflowed})"
 
 
 @dataclass(frozen=True)
@@ -108,6 +169,6 @@ class ScanResult:
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     devices: list[DeviceKey] = field(default_factory=list)
-    device_hints: list[DeviceInfo] = field(default_factory=list)
+    device_hints: DeviceHints = field(default_factory=DeviceHints)
     inputs_read: int = 0  # top-level inputs that could be opened at all
     files_seen: int = 0

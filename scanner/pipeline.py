@@ -29,7 +29,7 @@ from scanner.containers.grouped import Grouper
 from scanner.context import MAX_DEPTH_CEILING, ScanContext, ScanOptions
 from scanner.errors import LimitExceeded, as_scan_error
 from scanner.extractors.base import Extractor
-from scanner.model import Candidate, ScanResult
+from scanner.model import Candidate, DeviceHints, Problem, ScanResult
 from scanner.pool import ArtifactPool, Found, InputOrder, Job, worker_options
 from scanner.ranking import choose_devices
 from scanner.roles import Role
@@ -158,6 +158,8 @@ def _scan_input(
     if ctx.later is not None:
         ctx.later.apply(wait=True)
         ctx.later = None
+    if ctx.device_hints.overflowed:  # once, on the input: no one file in it is to blame
+        ctx.report(_hints_left_out(ctx.limits.max_device_hints), (str(path),))
     top_level = [p for p in ctx.problems if p.provenance == (str(path),)]
     # Recognised (e.g. an adb backup that holds no app data) is read, even if then refused.
     unreadable = ctx.files_seen == 0 and any(
@@ -169,6 +171,14 @@ def _scan_input(
         device_hints=ctx.device_hints,
         inputs_read=0 if unreadable else 1,
         files_seen=ctx.files_seen,
+    )
+
+
+def _hints_left_out(limit: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"names and models of more than {limit:,} devices seen without a key: those of the "
+        f"first {limit:,} are kept, further devices are shown without a name or model "
+        "(their keys are found all the same)"
     )
 
 
@@ -217,13 +227,17 @@ def scan(
             _scan_input(path, options, on_artifact, extract, on_open, pool, on_sighting)
             for path in paths
         )
-    merged = ScanResult()
+    limit = options.limits.max_device_hints
+    merged = ScanResult(device_hints=DeviceHints(limit))
     interrupted = True
     try:
-        for part in parts:
+        for path, part in zip(paths, parts, strict=True):
             merged.candidates += part.candidates
             merged.problems += part.problems
-            merged.device_hints += part.device_hints
+            # Bounded across inputs too; an input cut short on its own said so already.
+            if merged.device_hints.merge(part.device_hints) and not part.device_hints.overflowed:
+                left_out = _hints_left_out(limit)
+                merged.problems.append(Problem(left_out.kind, (str(path),), str(left_out)))
             merged.inputs_read += part.inputs_read
             merged.files_seen += part.files_seen
             if on_input is not None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.artifacts import Artifact
 from scanner.artifacts.artifact import PrefixedStream, read_up_to
-from scanner.model import Candidate, DeviceInfo, Problem
+from scanner.model import Candidate, DeviceHints, Problem
 
 if TYPE_CHECKING:
     from scanner.context import ScanContext, ScanOptions
@@ -55,7 +55,7 @@ class Found:
 
     candidates: list[Candidate] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    hints: list[DeviceInfo] = field(default_factory=list)
+    hints: DeviceHints = field(default_factory=DeviceHints)  # folded per MAC
     files_seen: int = 0
 
 
@@ -205,9 +205,9 @@ class InputOrder:
     def __init__(self, pool: ArtifactPool, ctx: ScanContext) -> None:
         self._pool = pool
         self._ctx = ctx
-        self._queue: deque[_Slot | tuple[Callable[[Any], None], Any]] = deque()
+        self._queue: deque[_Slot | tuple[Callable[[Any], object], Any]] = deque()
 
-    def hold(self, apply: Callable[[Any], None], value: Any) -> bool:
+    def hold(self, apply: Callable[[Any], object], value: Any) -> bool:
         """Keep a finding for later if a file before it is still out; True: kept."""
         if not self._queue:
             return False
@@ -260,7 +260,7 @@ class InputOrder:
                 for candidate in found.candidates:
                     ctx.add_now(candidate)
                 ctx.problems += found.problems
-                ctx.device_hints += found.hints
+                ctx.device_hints.merge(found.hints)
                 ctx.files_seen += found.files_seen
             else:
                 apply, value = head

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from scanner.model import Candidate, DeviceInfo
+from scanner.model import Candidate, DeviceHints, DeviceInfo
 from scanner.ranking import choose_devices
 
 MAC = "C8:0F:10:AA:BB:CC"
@@ -98,7 +98,7 @@ def test_low_confidence_is_never_chosen() -> None:
 
 def test_hints_fill_name_and_model() -> None:
     hint = DeviceInfo(mac=MAC, name="Amazfit Bip", model="huami.bip")
-    devices = choose_devices([cand(NEW)], [hint])
+    devices = choose_devices([cand(NEW)], DeviceHints.of([hint]))
     assert devices[0].device == DeviceInfo(mac=MAC, name="Amazfit Bip", model="huami.bip")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from scanner.model import Candidate, Confidence, DeviceInfo, DeviceKey, Method
+from scanner.model import Candidate, Confidence, DeviceHints, DeviceInfo, DeviceKey, Method
 
 _NO_TIME = datetime.min
 _METHOD_ORDER = list(Method)
@@ -98,16 +98,13 @@ def _explain(chosen: Candidate, group: list[Candidate]) -> str:
 
 
 def choose_devices(
-    candidates: list[Candidate], hints: list[DeviceInfo] | None = None
+    candidates: list[Candidate], hints: DeviceHints | None = None
 ) -> list[DeviceKey]:
     """One ``DeviceKey`` per device, in a stable order (newest first).
 
     ``hints`` fill in a device's name and model from files that name it without a key.
     """
-    by_mac: dict[str, DeviceInfo] = {}
-    for hint in hints or []:
-        if hint.mac:
-            by_mac[hint.mac] = by_mac.get(hint.mac, DeviceInfo(mac=hint.mac)).merged(hint)
+    hints = hints or DeviceHints()
     eligible = [c for c in candidates if c.confidence != Confidence.LOW]
     result = []
     for group in _groups(eligible).values():
@@ -115,8 +112,9 @@ def choose_devices(
         device = chosen.device
         for other in sorted(group, key=rank_key, reverse=True):
             device = device.merged(other.device)
-        if device.mac in by_mac:
-            device = device.merged(by_mac[device.mac])
+        hint = hints.get(device.mac)
+        if hint is not None:
+            device = device.merged(hint)
         others = [c for c in group if c.key != chosen.key]
         result.append(
             DeviceKey(

@@ -149,7 +149,7 @@ def test_mi_home_tokens_are_dropped_anywhere(
     }
     assert len(findings) == 4 and {f.key for f in findings} <= expected["decoys"].absent
     result = scan([root / "decoys"])
-    assert (result.candidates, result.devices, result.device_hints) == ([], [], [])
+    assert (result.candidates, result.devices, list(result.device_hints)) == ([], [], [])
     # Moved out of Mi Home's folder: no wearable app, no wearable model, still no key.
     shutil.copy(miio, tmp_path / "miio2.db")
     assert scan([tmp_path / "miio2.db"]).candidates == []
@@ -437,7 +437,7 @@ def test_generic_rows(tmp_path: Path) -> None:
         (nested, "huamiAuthKey", "keys rowid 7 column extra $.info.huamiAuthKey", MAC),
         (row_key, "encryptKey", "kv row 1 column encryptKey", None),
     }
-    assert result.device_hints == [DeviceInfo(mac=fake_mac("gb"), name="Amazfit Bip")]
+    assert list(result.device_hints) == [DeviceInfo(mac=fake_mac("gb"), name="Amazfit Bip")]
 
 
 def test_spooled_member_and_roles() -> None:

@@ -50,7 +50,7 @@ from scanner.formats.sqlite.rows import (
     read_image,
 )
 from scanner.formats.sqlite.wal import Journal, WalLog, read_journal, read_wal
-from scanner.model import Candidate, DeviceInfo, Method
+from scanner.model import Candidate, DeviceHints, Method
 
 log = logging.getLogger("keyscan")
 
@@ -117,7 +117,10 @@ class _FamilyReader:
         self.ctx = ctx
         self.seen: set[tuple[str, str]] = set()  # identities found in the main view
         self.known: set[tuple[str, str, str | None, str]] = set()  # slots of every view
-        self.hinted: set[DeviceInfo] = set()
+
+    def report(self) -> ImageReport:
+        """For one view: its hints folded as read, bounded as the scan's are."""
+        return ImageReport(hints=DeviceHints(self.ctx.limits.max_device_hints))
 
     def view(
         self,
@@ -140,10 +143,7 @@ class _FamilyReader:
             candidate = finding_candidate(artifact, finding, method, deleted=history)
             if candidate is not None:
                 yield candidate
-        for hint in report.hints:
-            if hint not in self.hinted:
-                self.hinted.add(hint)
-                self.ctx.hint(hint)
+        self.ctx.hint(report.hints)  # a view's hints repeated by the next change nothing
 
 
 def _unread_tables(report: ImageReport) -> str:
@@ -172,7 +172,7 @@ def _extract(family: Family, ctx: ScanContext, images: list[Image | None]) -> It
     base: Image | None = None
     page_size: int | None = None
     main_error: ScanError | None = None
-    main_report = ImageReport()
+    main_report = reader.report()
     alone = family.wal is None and family.journal is None
     if (db := family.db) is not None:
         try:
@@ -269,7 +269,7 @@ def _companion(
     built without a main file is best effort and fails quietly. Returns the image and
     what reading it found (its schema is the newest, for the deleted-data pass)."""
     ctx, chain = reader.ctx, member.artifact.chain
-    report = ImageReport()
+    report = reader.report()
     try:
         image, history = build(member)
     except ScanError as error:

@@ -23,7 +23,7 @@ from scanner.formats.sqlite import worth
 from scanner.formats.sqlite.image import FileImage, Image
 from scanner.formats.sqlite.records import TableShape, affinity
 from scanner.formats.sqlite.worth import NAME_COLUMNS
-from scanner.model import Candidate, DeviceInfo, Method
+from scanner.model import Candidate, DeviceHints, DeviceInfo, Method
 from scanner.vocab.keys import fold_name, is_key_field, is_wearable_model, vocabulary
 from scanner.vocab.prefilter import Markup, may_hold_key
 from scanner.vocab.values import epoch_to_datetime, key_for_field, looks_like_model, normalise_mac
@@ -213,7 +213,7 @@ def row_findings(
 class ImageReport:
     """What reading one image left besides findings."""
 
-    hints: list[DeviceInfo] = field(default_factory=list)  # MAC + name rows without a key
+    hints: DeviceHints = field(default_factory=DeviceHints)  # MAC + name rows without a key
     failures: list[str] = field(default_factory=list)  # tables that could not be read to the end
     tables: list[TableShape] = field(default_factory=list)  # rowid tables, for the carver
     carvable: bool = True  # False: the deleted-record carver can find no key in this image
@@ -374,7 +374,7 @@ def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterat
                         # A hint needs the device only, not the row's times.
                         device = context.device if context else _row_device(columns, _texts(values))
                         if device.mac and device.name:
-                            report.hints.append(device)
+                            report.hints.add(device)
             except SQLITE_ERRORS as error:
                 log.debug("table %s: %s", table, error)
                 report.failures.append(f"table {table}: {error}")
