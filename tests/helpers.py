@@ -12,6 +12,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from corpus.common import write
 from corpus.samples import archives
 from scanner import registry
 from scanner.cli import app
@@ -26,6 +27,18 @@ runner = CliRunner()
 def tar_of(members: list[tuple[str, bytes]], mtime: int = MARCH_2024) -> bytes:
     """A POSIX (pax) tar of (name, data) members, all with one modification time."""
     return archives.tar_bytes(members, mtime)
+
+
+def laid_out(members: list[tuple[str, bytes]], root: Path, container: str) -> Path:
+    """``members`` as a tar (``container`` "tar") or as the files of a folder, in ``root``."""
+    if container == "tar":
+        target = root / "backup.tar"
+        target.write_bytes(tar_of(members))
+    else:
+        target = root / "files"
+        for name, data in members:
+            write(target / name, data)
+    return target
 
 
 def zip_of(members: list[tuple[str, bytes]]) -> bytes:

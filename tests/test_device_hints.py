@@ -16,7 +16,7 @@ from scanner.context import Limits, ScanOptions
 from scanner.model import DeviceHints, DeviceInfo, ScanResult
 from scanner.pipeline import scan
 from scanner.reports.json_report import write_json
-from tests.helpers import tar_of
+from tests.helpers import laid_out, tar_of
 
 LIMIT = 5
 NAMED, LATE = fake_mac("named"), fake_mac("late")
@@ -61,14 +61,7 @@ def _named(result: ScanResult) -> dict[str | None, str | None]:
 def test_past_the_limit_one_limit_problem_and_every_key_is_kept(
     tmp_path: Path, container: str
 ) -> None:
-    members = _over_the_limit()
-    if container == "tar":
-        target = tmp_path / "backup.tar"
-        target.write_bytes(tar_of(members))
-    else:
-        target = tmp_path / "files"
-        for name, data in members:
-            write(target / name, data)
+    target = laid_out(_over_the_limit(), tmp_path, container)
     result = scan([target], _options())
     assert [(p.kind, p.provenance) for p in result.problems] == [("limit", (str(target),))]
     assert f"{LIMIT:,}" in result.problems[0].message

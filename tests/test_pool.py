@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from corpus.common import Expected, fake_key, fake_mac, write
+from corpus.common import Expected, fake_key, fake_mac
 from corpus.sqlite_files import Database
 from scanner import pool
 from scanner.artifacts import Artifact
@@ -21,7 +21,7 @@ from scanner.context import POOL_AFTER, ScanOptions
 from scanner.formats.sqlite.layout import JOURNAL_MAGIC
 from scanner.pipeline import extract_batch, scan
 from scanner.pool import Found, Job
-from tests.helpers import tar_of
+from tests.helpers import laid_out, tar_of
 
 Corpus = tuple[Path, dict[str, Expected]]
 EVERY_FILE = {"KEYSCAN_POOL_AFTER": "0"}  # every small text file goes to a worker
@@ -181,14 +181,7 @@ def test_small_databases_alone_read_in_workers_give_the_same_json(
     """A database with no -wal or -journal beside it goes to a worker (spooled tar
     members and re-openable files); its keys, devices and problems come back in order."""
     sent = _count_sent(monkeypatch)
-    members = _databases()
-    if container == "tar":
-        target = tmp_path / "backup.tar"
-        target.write_bytes(tar_of(members))
-    else:
-        target = tmp_path / "files"
-        for name, data in members:
-            write(target / name, data)
+    target = laid_out(_databases(), tmp_path, container)
     one = _json_of(target, 1)
     assert sent == []
     assert _json_of(target, 2) == one and _json_of(target, 4) == one
