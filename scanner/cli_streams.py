@@ -58,13 +58,7 @@ def stdout_reader() -> Iterator[Reader]:
 
 def _drop_further_output() -> None:
     # Standard output now writes to the null device, so that the flush at exit does not
-    # fail again (Python's advice on SIGPIPE); text still buffered is dropped.
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass
-    except (OSError, ValueError):
-        return
+    # fail again (Python's advice on SIGPIPE): text still buffered goes there.
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
