@@ -61,9 +61,11 @@ def may_hold_key(document: bytes, markup: Markup) -> bool:
         return False  # most documents: every name ends so, and text keys too
     if any(text_key.search(lowered) for text_key in _text_keys(vocab)):  # (b) key as text
         return True
-    for _, name in _name_searches(vocab, True):  # (a) a whole field name
+    for _, name in _name_searches(vocab):  # (a) a whole field name
         for found in name.finditer(folded):
-            if markup is Markup.XML or _THEN_COLON.match(folded, found.end()):
+            if found[1] is None and (
+                markup is Markup.XML or _THEN_COLON.match(folded, found.end())
+            ):
                 return True
     return False
 
@@ -76,12 +78,13 @@ def _text_keys(vocab: Vocabulary) -> tuple[re.Pattern[bytes], ...]:
 
 
 @cache
-def _name_searches(vocab: Vocabulary, whole: bool) -> tuple[tuple[int, re.Pattern[bytes]], ...]:
+def _name_searches(vocab: Vocabulary) -> tuple[tuple[int, re.Pattern[bytes]], ...]:
     """Over folded text, one search per name: a key field name standing whole, quoted (a
-    quote, or an escape that may be one, before it) or as an XML tag; or, not ``whole``,
-    a name so opened and then a 0 byte (``count_names``). Each starts with its name as a
-    literal, which ``re`` skips to in C; the edges are then looked at behind and ahead
-    there, in C too (most places a name is found are words in text: "token expired")."""
+    quote, or an escape that may be one, before it) or as an XML tag; or so opened and
+    then a 0 byte, which the search's group holds (``count_names``). Each starts with its
+    name as a literal, which ``re`` skips to in C; the edges are then looked at behind and
+    ahead there, in C too (most places a name is found are words in text: "token
+    expired")."""
 
     def one_of(characters: frozenset[int]) -> bytes:
         return b"[" + re.escape(bytes(sorted(characters))) + b"]"
@@ -89,12 +92,12 @@ def _name_searches(vocab: Vocabulary, whole: bool) -> tuple[tuple[int, re.Patter
     def search(name: bytes) -> bytes:
         name = re.escape(name)
         tag = b"(?<=" + one_of(_TAG_BEFORE) + name + b")"
-        escape = b"(?<=" + _JSON_ESCAPE.pattern + name + b")"
+        escape = b"(?<=\\\\u[0-9a-f]{4}" + name + b")"  # as _JSON_ESCAPE, with no group
         quote = b"(?<=" + one_of(_QUOTES_BEFORE) + name + b")|" + escape
-        if not whole:
-            return name + b"(?:" + tag + b"|" + quote + b")(?=\\x00)"
-        tag += b"(?=" + one_of(_TAG_AFTER) + b")"
-        return name + b"(?:" + tag + b"|(?:" + quote + b")(?=" + one_of(_QUOTES_AFTER) + b"))"
+        whole_tag = tag + b"(?=" + one_of(_TAG_AFTER) + b")"
+        whole_quote = b"(?:" + quote + b")(?=" + one_of(_QUOTES_AFTER) + b")"
+        cut = b"(?:" + tag + b"|" + quote + b")(\\x00)"  # the one group
+        return name + b"(?:" + whole_tag + b"|" + whole_quote + b"|" + cut + b")"
 
     return tuple((len(name), re.compile(search(name))) for name in vocab.folded_names)
 
@@ -135,8 +138,7 @@ def count_names(data: ByteView, piece: int = 256 << 10) -> NameCount:
     """``count_whole_names``, and the names opened as a quoted name or a tag is, then cut
     by a 0 byte: in a database, where a text value's part in its cell may end and the
     4-byte number of its first overflow page begins (below 2**24 pages its first byte)."""
-    vocab = vocabulary()
-    whole_names, cut_names = _name_searches(vocab, True), _name_searches(vocab, False)
+    names = _name_searches(vocabulary())
     count = int(any(raw in data for raw in _FOLDS_TO_ASCII))
     cut = 0
     for at in range(0, len(data), piece):
@@ -150,10 +152,10 @@ def count_names(data: ByteView, piece: int = 256 << 10) -> NameCount:
         folded = before + own.translate(None, b"_-")
         start, stop = len(before), len(folded)
         folded += after.translate(None, b"_-")
-        for length, name in whole_names:  # starting before ``stop``, the edge after it seen
-            count += len(name.findall(folded, start, stop + length))
-        for length, name in cut_names:
-            cut += len(name.findall(folded, start, stop + length))
+        for length, name in names:  # starting before ``stop``, the edge after it seen
+            found = name.findall(folded, start, stop + length)  # the group: b"" or b"\x00"
+            cut_here = found.count(b"\x00")
+            count, cut = count + len(found) - cut_here, cut + cut_here
     return NameCount(count, cut)
 
 

@@ -226,14 +226,16 @@ def test_json_naming_a_key_in_a_table_without_key_columns_is_read(
 _PIECES = [
     b"huamiAuthKey", b"auth_key", b"authKey", b"encrypt-key", b"TOKEN", b"token", b"key",
     b'"', b"'", b";", b"<", b":", b">", b"/", b" ", b"\n", b"&", b"\\", b"\\u0022", b"x", b"_",
+    b"\x00",
 ]  # fmt: skip
 
 
-def _whole_names_by_hand(data: bytes) -> int:
+def _names_by_hand(data: bytes) -> prefilter.NameCount:
     """The definition, one place at a time: a folded name with a quote (or an escape)
-    before it and a quote-like character after it, or an XML tag's edges."""
+    before it and a quote-like character after it, or an XML tag's edges (whole); or so
+    opened and then a 0 byte (cut)."""
     folded = data.lower().translate(None, b"_-")
-    count = 0
+    whole = cut = 0
     for start in range(len(folded)):
         for name in vocabulary().folded_names:
             end = start + len(name)
@@ -241,16 +243,18 @@ def _whole_names_by_hand(data: bytes) -> int:
                 continue
             before, after = folded[start - 1 : start], folded[end : end + 1]
             escape = re.fullmatch(rb"\\u[0-9a-f]{4}", folded[max(0, start - 6) : start])
-            tag = before in (b"<", b":") and after in (b" ", b"\t", b"\r", b"\n", b"/", b">")
+            opened_tag = before in (b"<", b":")
             quoted = before in (b'"', b"'", b";") or escape is not None
-            count += tag or (quoted and after in (b'"', b"'", b"&", b"\\"))
-    return count
+            tag = opened_tag and after in (b" ", b"\t", b"\r", b"\n", b"/", b">")
+            whole += tag or (quoted and after in (b'"', b"'", b"&", b"\\"))
+            cut += (opened_tag or quoted) and after == b"\x00"
+    return prefilter.NameCount(whole, cut)
 
 
 @given(st.lists(st.sampled_from(_PIECES), max_size=40), st.integers(1, 9))
-def test_whole_names_are_counted_as_defined(pieces: list[bytes], piece: int) -> None:
+def test_names_are_counted_as_defined(pieces: list[bytes], piece: int) -> None:
     data = b"".join(pieces)
-    assert prefilter.count_whole_names(data, piece=piece) == _whole_names_by_hand(data)
+    assert prefilter.count_names(data, piece=piece) == _names_by_hand(data)
 
 
 def test_a_word_in_text_is_no_whole_name() -> None:
