@@ -226,16 +226,17 @@ def test_json_naming_a_key_in_a_table_without_key_columns_is_read(
 _PIECES = [
     b"huamiAuthKey", b"auth_key", b"authKey", b"encrypt-key", b"TOKEN", b"token", b"key",
     b'"', b"'", b";", b"<", b":", b">", b"/", b" ", b"\n", b"&", b"\\", b"\\u0022", b"x", b"_",
-    b"\x00",
+    b"\x00", "\u212a".encode(), b"\xe2", b"\x84\xaa",
 ]  # fmt: skip
 
 
 def _names_by_hand(data: bytes) -> prefilter.NameCount:
     """The definition, one place at a time: a folded name with a quote (or an escape)
     before it and a quote-like character after it, or an XML tag's edges (whole); or so
-    opened and then a 0 byte (cut)."""
+    opened and then a 0 byte (cut); one more if the Kelvin sign (which lowercases to "k")
+    is anywhere."""
     folded = data.lower().translate(None, b"_-")
-    whole = cut = 0
+    whole, cut = int("\u212a".encode() in data), 0
     for start in range(len(folded)):
         for name in vocabulary().folded_names:
             end = start + len(name)

@@ -8,6 +8,8 @@ walChecksumBytes and pager.c zeroJournalHdr; the layouts are ``layout``.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
+from typing import Any
 
 from scanner.formats.sqlite.layout import (
     DATABASE_HEADER,
@@ -24,6 +26,13 @@ _U32 = 0xFFFFFFFF
 
 # The first four bytes of a WAL, as they sit in the file.
 WAL_MAGICS = (struct.pack(">I", WAL_MAGIC_LE), struct.pack(">I", WAL_MAGIC_BE))
+
+
+@lru_cache(maxsize=64)
+def database_header(head: bytes) -> Any:
+    """``DATABASE_HEADER`` parsed from a file's first 100 bytes (only read, never changed:
+    the reader and the name count each check one database's header, parsed once)."""
+    return DATABASE_HEADER.parse(head[:DATABASE_HEADER_SIZE])
 
 
 def valid_page_size(size: int) -> bool:
@@ -46,7 +55,7 @@ def sqlite_extent(header: bytes) -> tuple[int, int] | None:
     """(page size, page count) of a plausible database header; count 0 when not valid."""
     if len(header) < DATABASE_HEADER_SIZE:
         return None
-    h = DATABASE_HEADER.parse(header[:DATABASE_HEADER_SIZE])
+    h = database_header(bytes(header[:DATABASE_HEADER_SIZE]))
     page_size = 65536 if h.page_size == 1 else h.page_size
     sane = (
         valid_page_size(page_size)

@@ -18,13 +18,13 @@ from scanner.artifacts import HEAD_SIZE
 from scanner.errors import Corrupt, Truncated
 from scanner.formats.sqlite.frames import PreImages, WalFrames
 from scanner.formats.sqlite.headers import (
+    database_header,
     persisted_journal_sector,
     sqlite_extent,
     valid_page_size,
     wal_checksum,
 )
 from scanner.formats.sqlite.layout import (
-    DATABASE_HEADER,
     DATABASE_HEADER_SIZE,
     JOURNAL_ALL_RECORDS,
     JOURNAL_HEADER,
@@ -96,7 +96,7 @@ def plan_main(head: bytes, length: int, cap: int) -> MainPlan:
         raise Truncated(f"only {length} bytes: shorter than the 100-byte SQLite header")
     if not head.startswith(SQLITE_MAGIC):
         raise Corrupt("does not start with the SQLite header")
-    header = DATABASE_HEADER.parse(head[:DATABASE_HEADER_SIZE])
+    header = database_header(bytes(head[:DATABASE_HEADER_SIZE]))
     page_size = 65536 if header.page_size == 1 else header.page_size
     if not valid_page_size(page_size):
         raise Corrupt(f"the header gives a page size of {page_size}, which SQLite never writes")
