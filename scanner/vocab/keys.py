@@ -91,6 +91,15 @@ class Vocabulary:
 
     fields: tuple[KeyField, ...]
 
+    def __hash__(self) -> int:
+        # Kept: the searches built from a vocabulary are cached by it and looked up per
+        # file, and hashing every field's words each time cost as much as a search.
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(self.fields)
+
     @cached_property
     def names(self) -> frozenset[str]:
         """Folded names (``fold_name``) of every key field."""
