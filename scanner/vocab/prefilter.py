@@ -148,8 +148,7 @@ def count_names(data: ByteView, piece: int = 256 << 10) -> NameCount:
         # piece where its folded start is.
         own = bytes(data[at : at + piece])
         after = bytes(data[at + piece : at + piece + _LOOK])
-        if b"\\" in own or b"\\" in after[:5]:  # most pieces hold no escape at all
-            count += _escapes_a_name_character(own + after[:5], Markup.JSON)
+        count += _escapes_a_name_character(own + after[:5], Markup.JSON)  # \u0061
         folding_sign = folding_sign or _folds_to_ascii(own) or _folds_to_ascii(own[-2:] + after[:2])
         before, folded = _fold(bytes(data[max(0, at - _LOOK) : at])), _fold(own)
         start, stop = len(before), len(before) + len(folded)
@@ -177,7 +176,7 @@ def may_continue_a_name(head: bytes) -> bool:
     """Whether text that starts with ``head`` may hold the rest of a key field name cut in
     two (a database's text running on to an overflow page, past that page's link): the
     rest of a name and its closing quote or tag end, or a name within its first bytes."""
-    return _rest_of_a_name(vocabulary()).match(head.lower().translate(None, b"_-")) is not None
+    return _rest_of_a_name(vocabulary()).match(_fold(head)) is not None
 
 
 def _escapes_a_name_character(document: bytes, markup: Markup) -> bool:
