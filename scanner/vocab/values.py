@@ -18,6 +18,7 @@ _NAME_MAC = re.compile(
     r"(?<![0-9A-Za-z])([0-9A-Fa-f]{2})([:_-])[0-9A-Fa-f]{2}(?:\2[0-9A-Fa-f]{2}){4}(?![0-9A-Za-z])"
 )
 _MODEL = re.compile(r"[a-z][a-z0-9]*(?:\.[a-z0-9_]+){2,}")
+_MAC_LENGTH = 17  # six pairs and five separators: what _MAC matches, whole
 _EPOCH_MIN = datetime(2014, 1, 1, tzinfo=timezone.utc).timestamp()  # first Mi Band
 _EPOCH_MAX = datetime(2040, 1, 1, tzinfo=timezone.utc).timestamp()
 
@@ -71,7 +72,7 @@ def normalise_mac(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not _MAC.fullmatch(text):
+    if len(text) != _MAC_LENGTH or not _MAC.fullmatch(text):  # most values: not that long
         return None
     mac = text.replace("-", ":").upper()
     if mac in ("00:00:00:00:00:00", "FF:FF:FF:FF:FF:FF"):
@@ -91,7 +92,9 @@ def mac_in_file_name(path: str) -> str | None:
 
 def looks_like_model(value: object) -> bool:
     """Vendor model codes: ``hmpace.watch.v7``, ``miwear.watch.m66``, ``mijia.watch.v1``."""
-    return isinstance(value, str) and bool(_MODEL.fullmatch(value.strip()))
+    if not isinstance(value, str) or value.count(".") < 2:  # most values: no pattern run
+        return False
+    return bool(_MODEL.fullmatch(value.strip()))
 
 
 def epoch_to_datetime(value: object) -> datetime | None:

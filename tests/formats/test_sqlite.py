@@ -17,7 +17,7 @@ from corpus.sqlite_files import Database, commit_frames, hot_journal, wal_file, 
 from scanner.artifacts import Artifact
 from scanner.formats.sqlite import extractor as sqlite
 from scanner.formats.sqlite.family import role
-from scanner.formats.sqlite.rows import ImageReport, read_image
+from scanner.formats.sqlite.rows import BLANKS, ImageReport, read_image
 from scanner.model import DeviceInfo, ScanResult
 from scanner.pipeline import scan
 from tests.helpers import scan_context
@@ -452,3 +452,31 @@ def test_spooled_member_and_roles() -> None:
     ]  # fmt: skip
     assert role(wal[:4] + (3007001).to_bytes(4, "big") + wal[8:]) is None
     assert role(wal[:8] + (1000).to_bytes(4, "big") + wal[12:]) is None
+
+
+def test_the_row_filter_drops_no_row_python_reads(tmp_path: Path) -> None:
+    """SQL chooses the rows Python reads (``rows._where``): a MAC or JSON text behind any
+    blank that ``str.strip`` takes away is still read."""
+    tabbed, wide = fake_mac("tabbed"), fake_mac("wide").replace(":", "-").lower()
+    key = fake_key("behind blanks")
+    db = Database("CREATE TABLE seen (id INTEGER PRIMARY KEY, address TEXT, name TEXT, note TEXT)")
+    rows = [
+        (f"\t{tabbed}\n", "Band 7", "expired"),
+        (f"\u3000{wide}\u2028", "Watch 4", "[]"),
+        ("00:11", "Not a device", "\u3000\u2029" + json.dumps({"authKey": key})),
+    ]
+    db.run("INSERT INTO seen (address, name, note) VALUES (?, ?, ?)", rows)
+    write(tmp_path / "x.db", db.image())
+    result = scan([tmp_path])
+    assert [(c.key, c.provenance[-1]) for c in result.candidates] == [
+        (key, "seen rowid 3 column note $.authKey")
+    ]
+    assert list(result.device_hints) == [
+        DeviceInfo(mac=tabbed, name="Band 7"),
+        DeviceInfo(mac=wide.replace("-", ":").upper(), name="Watch 4"),
+    ]
+
+
+def test_sql_blanks_are_what_python_strips() -> None:
+    every = {chr(point) for point in range(0x110000) if chr(point).isspace()}
+    assert set(BLANKS) == every

@@ -40,10 +40,18 @@ _ANDROID_COLLATIONS = ("LOCALIZED", "UNICODE", "PHONEBOOK")
 # rows itself, which matters for tables of millions of activity rows. The LIKE patterns
 # (``Vocabulary.like_terms``) are a superset of the key field names; Python decides.
 _MAC_LIKE = ("__:__:__:__:__:__", "__-__-__-__-__-__")
+# What ``str.strip()`` strips (a test checks every code point), as SQL: a value's shape is
+# looked at past the same blanks in SQL as in Python, so that SQL drops no row Python reads.
+BLANKS = (
+    "".join(map(chr, (*range(9, 14), *range(28, 33), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B))))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+_SQL_BLANKS = f"'{BLANKS}'"  # a literal: char(...) would be built again for every row
 _WITHOUT_ROWID = re.compile(r"\)\s*without\s+rowid\s*[;,]?\s*$", re.IGNORECASE)
 # What SQLite raises on damaged pages; a damaged schema can also give an error message
 # (or a column name) that is not UTF-8, which Python then fails to decode.
 SQLITE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+_NO_DEVICE = DeviceInfo()
 
 
 def _quote(name: str) -> str:
@@ -117,19 +125,20 @@ class _Columns:
 
 
 def _texts(values: Sequence[object]) -> list[tuple[int, str]]:
-    return [(i, v.strip()) for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+    return [(i, text) for i, v in enumerate(values) if isinstance(v, str) and (text := v.strip())]
 
 
-def _row_device(columns: _Columns, texts: list[tuple[int, str]]) -> DeviceInfo:
+def _row_device(columns: _Columns, texts: list[tuple[int, str]], hint: bool = False) -> DeviceInfo:
     """The device a row's values name: by their shape (a MAC, a model code), and a name
-    from a name-like column. All a row without a key gives (a hint)."""
-    macs = [(not columns.macish[i], i, mac) for i, v in texts if (mac := normalise_mac(v))]
-    mac = min(macs)[2] if macs else None
+    from a name-like column. All a row without a key gives (a hint). With ``hint``, a row
+    without a MAC or a name gives an empty device, its model not looked for."""
+    macs = {i: mac for i, v in texts if (mac := normalise_mac(v))}
+    mac = macs[min(macs, key=lambda i: (not columns.macish[i], i))] if macs else None
+    name = next((v for i in columns.name_order for j, v in texts if j == i and j not in macs), None)
+    if hint and not (mac and name):
+        return _NO_DEVICE  # no hint: DeviceHints keeps a MAC with a name only
     model = next((v for i, v in texts if columns.modelish[i] and looks_like_model(v)), None)
     model = model or next((v for _, v in texts if looks_like_model(v)), None)
-    name = next(
-        (v for i in columns.name_order for j, v in texts if j == i and not normalise_mac(v)), None
-    )
     return DeviceInfo(mac=mac, name=name, model=model)
 
 
@@ -171,14 +180,16 @@ def _json_value(value: object) -> object | None:
 
 
 def _row_findings(
-    table: str, row: str, columns: _Columns, values: Sequence[object]
+    table: str, row: str, columns: _Columns, values: Sequence[object], json: bool = True
 ) -> tuple[list[Finding], _RowContext | None]:
+    """The row's findings; ``json`` False: no text value names a key field (the image's
+    ``worth.mentions_key_fields``), so none is parsed as JSON."""
     found: list[Finding] = []
     context: _RowContext | None = None
     for index, value in enumerate(values):
         column = columns.names[index]
         key = key_for_field(column, value) if columns.key[index] else None
-        parsed = None if key is not None else _json_value(value)
+        parsed = _json_value(value) if key is None and json else None
         if key is None and parsed is None:
             continue
         context = context or _row_context(columns, values)
@@ -273,9 +284,17 @@ def _where(columns: _Columns, keyish_text: bool) -> str:
             terms.append(f"{column} IS NOT NULL")
         if keyish_text:
             likes = " OR ".join(f"{column} LIKE '{pattern}'" for pattern in like_terms)
-            terms.append(f"(typeof({column}) IN ('text', 'blob') AND ({likes}))")
-        if columns.name_order:
-            terms += [f"trim({column}) LIKE '{pattern}'" for pattern in _MAC_LIKE]
+            # Text is read only as JSON (``_json_value``), which opens with "{" or "[". A
+            # blob is read as text only in Python (SQL would read it as UTF-16 in a
+            # UTF-16 database).
+            opens = f"(instr({column}, '{{') OR instr({column}, '['))"
+            shaped = f"(typeof({column}) = 'text' AND {opens} OR typeof({column}) = 'blob')"
+            terms.append(f"({shaped} AND ({likes}))")
+        if columns.name_order:  # a MAC is text of 17 characters between blanks
+            trimmed = f"trim({column}, {_SQL_BLANKS})"
+            macs = " OR ".join(f"{trimmed} LIKE '{pattern}'" for pattern in _MAC_LIKE)
+            separated = f"(instr({column}, ':') OR instr({column}, '-'))"
+            terms.append(f"(typeof({column}) = 'text' AND {separated} AND ({macs}))")
     return " OR ".join(terms) or "0"
 
 
@@ -368,11 +387,14 @@ def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterat
                 for row, names, values in _table_rows(connection, table, keyish_text):
                     if columns is None:
                         columns = _Columns(names)
-                    found, context = _row_findings(table, row, columns, values)
+                    found, context = _row_findings(table, row, columns, values, keyish_text)
                     yield from found
                     if not found and columns.name_order:
                         # A hint needs the device only, not the row's times.
-                        device = context.device if context else _row_device(columns, _texts(values))
+                        if context is not None:
+                            device = context.device
+                        else:
+                            device = _row_device(columns, _texts(values), hint=True)
                         if device.mac and device.name:
                             report.hints.add(device)
             except SQLITE_ERRORS as error:
