@@ -12,7 +12,7 @@ import pytest
 from corpus.samples import archives, twrp
 from scanner.artifacts import Artifact
 from scanner.context import Limits, ScanContext, ScanOptions
-from scanner.errors import InputBudgetExceeded
+from scanner.errors import Corrupt, InputBudgetExceeded
 from scanner.formats.tar.container import Tar
 from scanner.pipeline import scan
 from tests.helpers import scan_context
@@ -115,6 +115,23 @@ def test_base_256_numbers() -> None:
         "after.log": (b"next\n", float(archives.epoch(2024, 2, 28))),
     }
     assert _walk(data) == _reference(data)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_header_checksums_as_tarfile_takes_them(signed: bool) -> None:
+    """A header's sum over unsigned bytes, or over signed ones (some old tars), is taken;
+    any other sum is a corrupt header."""
+    block = bytearray(_info("ünïcode.log").tobuf(tarfile.GNU_FORMAT))  # bytes over 127
+    block[148:156] = b" " * 8
+    total = sum(b - 256 if signed and b > 127 else b for b in block)
+    after = archives.tar_bytes([("after.log", b"next\n")])
+    block[148:156] = b"%06o\0 " % total
+    data = bytes(block) + after
+    assert sorted(_walk(data)) == ["after.log", "ünïcode.log"]
+    assert _walk(data) == _reference(data)
+    block[148:156] = b"%06o\0 " % (total + 1)
+    with pytest.raises(Corrupt, match="bad checksum"):
+        _walk(bytes(block) + after)
 
 
 def _pax(records: list[tuple[str, str]], kind: bytes = tarfile.XHDTYPE) -> bytes:

@@ -134,14 +134,16 @@ def text_field(field: bytes) -> str:
     return (field if end < 0 else field[:end]).decode("utf-8", "surrogateescape")
 
 
-_SUMS_UNSIGNED = struct.Struct("148B8x356B")
 _SUMS_SIGNED = struct.Struct("148b8x356b")
 
 
-def checksums(block: bytes) -> tuple[int, int]:
-    """The header sum with the checksum field as blanks, over unsigned and signed bytes
-    (some old tars summed signed chars)."""
-    return 256 + sum(_SUMS_UNSIGNED.unpack_from(block)), 256 + sum(_SUMS_SIGNED.unpack_from(block))
+def checksum_holds(block: bytes, stored: int) -> bool:
+    """Whether ``stored`` is the header's sum, with the checksum field as blanks, over
+    unsigned bytes or (as some old tars summed) signed ones; the first is the usual."""
+    unsigned = 256 + sum(block) - sum(block[148:156])
+    if stored == unsigned:
+        return True
+    return stored == 256 + sum(_SUMS_SIGNED.unpack_from(block))
 
 
 def padded(size: int) -> int:

@@ -192,7 +192,7 @@ def _parse_block(block: bytes, offset: int) -> Member:
         raise HeaderFault(Fault.CUT)
     if block.count(0) == BLOCK:
         raise HeaderFault(Fault.END)
-    if number(block[148:156]) not in layout.checksums(block):
+    if not layout.checksum_holds(block, number(block[148:156])):
         raise HeaderFault(Fault.CHECKSUM)
     try:
         header = layout.HEADER.parse(block)
