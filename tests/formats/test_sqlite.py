@@ -480,3 +480,25 @@ def test_the_row_filter_drops_no_row_python_reads(tmp_path: Path) -> None:
 def test_sql_blanks_are_what_python_strips() -> None:
     every = {chr(point) for point in range(0x110000) if chr(point).isspace()}
     assert set(BLANKS) == every
+
+
+def test_a_table_named_by_a_blob_in_a_damaged_schema(tmp_path: Path) -> None:
+    """SQLite knows a table by its statement, and reads it when the name beside it was
+    damaged into a blob (any other kind of name makes it refuse the schema)."""
+    named, other = fake_key("blob-named"), fake_key("other table")
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE device (id INTEGER PRIMARY KEY, auth_key TEXT)")
+    db.execute("CREATE TABLE other (id INTEGER PRIMARY KEY, auth_key TEXT)")
+    db.executemany("INSERT INTO device VALUES (1, ?)", [(named,)])
+    db.executemany("INSERT INTO other VALUES (1, ?)", [(other,)])
+    db.commit()
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET name = CAST(name AS BLOB) WHERE name = 'device'")
+    db.commit()
+    write(tmp_path / "x.db", db.serialize())
+    result = scan([tmp_path])
+    assert {(c.key, c.provenance[-1]) for c in result.candidates} == {
+        (named, "device rowid 1 column auth_key"),
+        (other, "other rowid 1 column auth_key"),
+    }
+    assert result.problems == []

@@ -332,6 +332,11 @@ def _table_rows(
             yield f"row {ordinal}", names, row
 
 
+def _as_text(name: object) -> str:
+    """A table's name as text (SQLite refuses a schema with any other kind of name)."""
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+
+
 def _shapes(
     connection: sqlite3.Connection, schema: Sequence[tuple[object, ...]]
 ) -> list[TableShape]:
@@ -371,7 +376,11 @@ def read_image(image: Image, report: ImageReport, alone: bool = False) -> Iterat
             ).fetchall()
         except SQLITE_ERRORS as error:
             raise Corrupt(f"SQLite cannot read its list of tables: {error}") from error
-        schema = [(name, root, sql) for kind, name, root, sql in master if kind == "table"]
+        # A damaged schema may hold a table's name as a blob: SQLite knows the table by
+        # its statement, so the name is read as text.
+        schema = [
+            (_as_text(name), root, sql) for kind, name, root, sql in master if kind == "table"
+        ]
         in_image = worth.names_in_text(image)
         report.carvable = worth.carvable(in_image, [sql for *_, sql in schema])
         if report.carvable or not alone:
