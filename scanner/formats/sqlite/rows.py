@@ -132,9 +132,19 @@ def _row_device(columns: _Columns, texts: list[tuple[int, str]], hint: bool = Fa
     """The device a row's values name: by their shape (a MAC, a model code), and a name
     from a name-like column. All a row without a key gives (a hint). With ``hint``, a row
     without a MAC or a name gives an empty device, its model not looked for."""
-    macs = {i: mac for i, v in texts if (mac := normalise_mac(v))}
-    mac = macs[min(macs, key=lambda i: (not columns.macish[i], i))] if macs else None
-    name = next((v for i in columns.name_order for j, v in texts if j == i and j not in macs), None)
+    mac = preferred = None  # the first MAC; the first in a MAC-like column
+    at_macs = set()
+    for i, text in texts:
+        if found := normalise_mac(text):
+            at_macs.add(i)
+            mac = mac or found
+            if preferred is None and columns.macish[i]:
+                preferred = found
+    mac = preferred or mac
+    by_index = dict(texts)
+    name = next(
+        (by_index[i] for i in columns.name_order if i in by_index and i not in at_macs), None
+    )
     if hint and not (mac and name):
         return _NO_DEVICE  # no hint: DeviceHints keeps a MAC with a name only
     model = next((v for i, v in texts if columns.modelish[i] and looks_like_model(v)), None)
