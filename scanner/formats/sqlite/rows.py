@@ -298,7 +298,7 @@ def _where(columns: _Columns, keyish_text: bool) -> str:
             # blob is read as text only in Python (SQL would read it as UTF-16 in a
             # UTF-16 database).
             opens = f"(instr({column}, '{{') OR instr({column}, '['))"
-            shaped = f"(typeof({column}) = 'text' AND {opens} OR typeof({column}) = 'blob')"
+            shaped = f"((typeof({column}) = 'text' AND {opens}) OR typeof({column}) = 'blob')"
             terms.append(f"({shaped} AND ({likes}))")
         if columns.name_order:  # a MAC is text of 17 characters between blanks
             trimmed = f"trim({column}, {_SQL_BLANKS})"
