@@ -60,7 +60,9 @@ class DeviceHints:
     __slots__ = ("_by_mac", "limit", "overflowed")
 
     def __init__(self, limit: int | None = None) -> None:
-        self._by_mac: dict[str, DeviceInfo] = {}
+        # Most hints are a MAC and a name: the name alone is held for them (a third of the
+        # memory of a DeviceInfo and its name), a DeviceInfo for the others.
+        self._by_mac: dict[str, str | DeviceInfo] = {}
         self.limit = limit
         self.overflowed = False
 
@@ -76,13 +78,16 @@ class DeviceHints:
         if not mac:
             return
         held = self._by_mac.get(mac)
-        if held is not None:
-            if not (held.name and held.model):  # else nothing to fill: no new object
-                self._by_mac[mac] = held.merged(hint)
-        elif self.limit is None or len(self._by_mac) < self.limit:
-            self._by_mac[mac] = hint
-        else:
-            self.overflowed = True
+        if held is None:
+            if self.limit is None or len(self._by_mac) < self.limit:
+                self._by_mac[mac] = _compact(hint)
+            else:
+                self.overflowed = True
+        elif isinstance(held, str):  # a name: only a model can be added
+            if hint.model is not None:
+                self._by_mac[mac] = DeviceInfo(mac, held, hint.model)
+        elif not (held.name and held.model):  # else nothing to fill: no new object
+            self._by_mac[mac] = _compact(held.merged(hint))
 
     def merge(self, later: DeviceHints) -> bool:
         """Fold in ``later``'s devices as if its hints came after this one's (the same as
@@ -96,17 +101,23 @@ class DeviceHints:
         return left_out
 
     def get(self, mac: str | None) -> DeviceInfo | None:
-        return self._by_mac.get(mac) if mac else None
+        held = self._by_mac.get(mac) if mac else None
+        return DeviceInfo(mac, held) if isinstance(held, str) else held
 
     def __iter__(self) -> Iterator[DeviceInfo]:
         """One per MAC, in the order each was first seen."""
-        return iter(self._by_mac.values())
+        for mac, held in self._by_mac.items():
+            yield DeviceInfo(mac, held) if isinstance(held, str) else held
 
     def __len__(self) -> int:
         return len(self._by_mac)
 
     def __repr__(self) -> str:
         return f"DeviceHints({len(self)} devices, limit={self.limit}, overflowed={self.overflowed})"
+
+
+def _compact(hint: DeviceInfo) -> str | DeviceInfo:
+    return hint.name if hint.name and hint.model is None else hint
 
 
 @dataclass(frozen=True)
