@@ -29,8 +29,9 @@ class Markup(StrEnum):
 # only the Kelvin sign, U+212A (a test checks every code point).
 _FOLDS_TO_ASCII = ("\u212a".encode(),)
 # Escapes that may stand for any character: \u0061 in JSON, &#97; / &#x61; in XML.
-_JSON_ESCAPE = re.compile(rb"\\u([0-9a-f]{4})")
-_XML_ESCAPE = re.compile(rb"&#(x[0-9a-f]+|[0-9]+);")
+# Without case, on the raw document: lowering a copy of it first cost more than the search.
+_JSON_ESCAPE = re.compile(rb"\\u([0-9a-f]{4})", re.IGNORECASE)
+_XML_ESCAPE = re.compile(rb"&#(x[0-9a-f]+|[0-9]+);", re.IGNORECASE)
 # After a name's last word, as a value may be written in a string: separators (one may
 # be escaped: \" \t \u003d &quot; &#61;), an optional 0x, 32 hex. Run on lowered text.
 _ESCAPED_SEPARATOR = rb"\\[/bfnrt]|\\u[0-9a-f]{4}|&(?:quot|apos|gt|lt|amp);|&#x?[0-9a-f]+;"
@@ -186,8 +187,7 @@ def _escapes_a_name_character(document: bytes, markup: Markup) -> bool:
     if markup is Markup.JSON:
         if b"\\" not in document:
             return False
-        lowered = document.lower()
-        codes = (int(found[1], 16) for found in _JSON_ESCAPE.finditer(lowered))
+        codes = (int(found[1], 16) for found in _JSON_ESCAPE.finditer(document))
     else:
         if document[:8].lower().removeprefix(b"\xef\xbb\xbf").startswith(b"<?xml"):
             declared = _XML_ENCODING.match(document)
@@ -195,8 +195,8 @@ def _escapes_a_name_character(document: bytes, markup: Markup) -> bool:
                 return True
         if b"&" not in document or b"&#" not in document:
             return False
-        found = _XML_ESCAPE.finditer(document.lower())
-        codes = (int(b"0" + f[1], 16 if f[1][:1] == b"x" else 10) for f in found)
+        found = _XML_ESCAPE.finditer(document)
+        codes = (int(b"0" + f[1], 16 if f[1][:1] in (b"x", b"X") else 10) for f in found)
     for code in codes:
         if code > 0x10FFFF:
             continue

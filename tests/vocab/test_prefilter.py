@@ -138,6 +138,7 @@ KEPT = [
     (b'{"a": "{\\"encrypt-Key\\": 1}"}', Markup.JSON),  # nested JSON, escaped quotes
     (b'{"a": "{\\u0022TOKEN\\u0022: 1}"}', Markup.JSON),  # quotes as \u0022
     (b'{"a": "\\u0061uthkey"}', Markup.JSON),  # a letter escaped
+    (b'{"a": "auth\\u004Bey"}', Markup.JSON),  # in capital hex
     (b'{"auth_key" \n\t : 1}', Markup.JSON),  # blanks before the colon
     (b'{"a": "{\\"token\\"\\n: 1}"}', Markup.JSON),  # an escaped blank too
     (b'{"a": "{\\"token\\"\\u003a 1}"}', Markup.JSON),  # the colon escaped
@@ -149,6 +150,7 @@ KEPT = [
     (b"<map><string name='a'>{&quot;authkey&quot;: 1}</string></map>", Markup.XML),
     (b"<map><string name='a'>token=&quot;" + KEY.encode() + b"</string></map>", Markup.XML),
     (b"<map><string name='auth&#x5f;key'>1</string></map>", Markup.XML),
+    (b"<map><string name='auth&#X5F;key'>1</string></map>", Markup.XML),
     (b"<?xml version='1.0' encoding='utf-7'?><map/>", Markup.XML),
 ]
 
