@@ -496,6 +496,7 @@ def test_a_table_named_by_a_blob_in_a_damaged_schema(tmp_path: Path) -> None:
     db.execute("UPDATE sqlite_master SET name = CAST(name AS BLOB) WHERE name = 'device'")
     db.commit()
     write(tmp_path / "x.db", db.serialize())
+    db.close()
     result = scan([tmp_path])
     assert {(c.key, c.provenance[-1]) for c in result.candidates} == {
         (named, "device rowid 1 column auth_key"),
