@@ -132,15 +132,15 @@ def _row_device(columns: _Columns, texts: list[tuple[int, str]], hint: bool = Fa
     """The device a row's values name: by their shape (a MAC, a model code), and a name
     from a name-like column. All a row without a key gives (a hint). With ``hint``, a row
     without a MAC or a name gives an empty device, its model not looked for."""
-    mac = preferred = None  # the first MAC; the first in a MAC-like column
+    first = preferred = None  # the first MAC; the first in a MAC-like column
     at_macs = set()
     for i, text in texts:
         if found := normalise_mac(text):
             at_macs.add(i)
-            mac = mac or found
+            first = first or found
             if preferred is None and columns.macish[i]:
                 preferred = found
-    mac = preferred or mac
+    mac = preferred or first
     by_index = dict(texts)
     name = next(
         (by_index[i] for i in columns.name_order if i in by_index and i not in at_macs), None
@@ -190,16 +190,16 @@ def _json_value(value: object) -> object | None:
 
 
 def _row_findings(
-    table: str, row: str, columns: _Columns, values: Sequence[object], json: bool = True
+    table: str, row: str, columns: _Columns, values: Sequence[object], parse_json: bool = True
 ) -> tuple[list[Finding], _RowContext | None]:
-    """The row's findings; ``json`` False: no text value names a key field (the image's
-    ``worth.mentions_key_fields``), so none is parsed as JSON."""
+    """The row's findings; ``parse_json`` False: no text value names a key field (the
+    image's ``worth.mentions_key_fields``), so none is parsed as JSON."""
     found: list[Finding] = []
     context: _RowContext | None = None
     for index, value in enumerate(values):
         column = columns.names[index]
         key = key_for_field(column, value) if columns.key[index] else None
-        parsed = _json_value(value) if key is None and json else None
+        parsed = _json_value(value) if key is None and parse_json else None
         if key is None and parsed is None:
             continue
         context = context or _row_context(columns, values)
